@@ -1,0 +1,11 @@
+package v1alpha1
+
+// Condition types and reasons shared by both kinds. Ready always summarises the others, so
+// `kubectl wait --for=condition=Ready` and GitOps health checks need to read only one.
+const (
+	// ConditionReady is the summary condition.
+	ConditionReady = "Ready"
+
+	// ReasonReconciling means the operator has not yet finished applying the spec.
+	ReasonReconciling = "Reconciling"
+)

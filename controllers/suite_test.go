@@ -1,0 +1,90 @@
+package controllers
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
+	"github.com/pushops/push-operator/internal/testenv"
+)
+
+// One real API server and one manager, running the shipped controller wiring, serve every
+// test of this package.
+var (
+	testScheme = runtime.NewScheme()
+	testEnv    *envtest.Environment
+	cfg        *rest.Config
+	k8sClient  client.Client
+)
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(testScheme))
+	utilruntime.Must(pushv1alpha1.AddToScheme(testScheme))
+}
+
+func TestMain(m *testing.M) {
+	code, err := runSuite(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "controllers suite:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runSuite(m *testing.M) (code int, err error) {
+	flag.Parse()
+	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(testing.Verbose())))
+
+	testEnv = testenv.New()
+	cfg, err = testenv.Start(testEnv)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if stopErr := testEnv.Stop(); stopErr != nil && err == nil {
+			err = fmt.Errorf("stopping the test API server: %w", stopErr)
+		}
+	}()
+
+	k8sClient, err = client.New(cfg, client.Options{Scheme: testScheme})
+	if err != nil {
+		return 0, err
+	}
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 testScheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := SetupWithManager(mgr); err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(ctx) }()
+	defer func() {
+		cancel()
+		if mgrErr := <-mgrDone; mgrErr != nil && err == nil {
+			err = fmt.Errorf("manager: %w", mgrErr)
+		}
+	}()
+
+	return m.Run(), nil
+}
