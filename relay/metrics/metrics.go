@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Label names.
@@ -81,7 +82,7 @@ func New() *Metrics {
 		EnvironmentMismatch:  f.gaugeVec("relay_apns_environment_mismatch", "1 while the sandbox/production guard holds back REMOVE answers.", LabelPlatform),
 		ContentPolicyApplied: f.counter("relay_content_policy_applied_total", "Notifications whose content the content ceiling reduced.", "policy"),
 	}
-	r.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
