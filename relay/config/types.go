@@ -127,6 +127,10 @@ type Timeouts struct {
 	PerTry Duration `json:"perTry,omitempty"`
 	// Send bounds a whole send including retries. Default 30s.
 	Send Duration `json:"send,omitempty"`
+	// ShutdownDelay is how long the relay keeps serving after SIGTERM with /readyz failing,
+	// so endpoints drop it before it stops accepting. Default 5s. The pod's
+	// terminationGracePeriodSeconds must exceed ShutdownDelay + Send.
+	ShutdownDelay Duration `json:"shutdownDelay,omitempty"`
 }
 
 // Throttle limits requests per caller (server_id, else VaryByHeader, else remote address).
