@@ -93,6 +93,10 @@ type APNs struct {
 	// CertificatePasswordFile holds its password (empty file or absent: no password).
 	CertificateFile         string `json:"certificateFile,omitempty"`
 	CertificatePasswordFile string `json:"certificatePasswordFile,omitempty"`
+	// CertificatePassword is the certificate's password held in memory, never written to
+	// YAML: only a legacy mattermost-push-proxy.json (ApplePushCertPassword) sets it. When
+	// non-empty it takes precedence over CertificatePasswordFile.
+	CertificatePassword string `json:"-"`
 
 	// Endpoint overrides the APNs host URL (advanced: regional or test endpoints).
 	Endpoint string `json:"endpoint,omitempty"`
