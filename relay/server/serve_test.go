@@ -1,0 +1,247 @@
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pushops/push-operator/relay/config"
+)
+
+// serveInBackground starts Serve on a loopback listener and returns its base URL and a
+// channel with Serve's result.
+func serveInBackground(t *testing.T, h *harness, ctx context.Context, scheme string) (string, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Serve(ctx, ln) }()
+	return scheme + "://" + ln.Addr().String(), done
+}
+
+func TestGracefulShutdownFinishesInFlightSends(t *testing.T) {
+	cfg := testConfig(func(c *config.Config) {
+		c.Timeouts.ShutdownDelay = config.Duration(300 * time.Millisecond)
+	})
+	h := newHarness(t, cfg)
+	h.apple.release = make(chan struct{})
+	h.apple.started = make(chan struct{}, 1)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	url, done := serveInBackground(t, h, ctx, "http")
+
+	answer := make(chan string, 1)
+	go func() {
+		resp, err := http.Post(url+"/api/v1/send_push", "", strings.NewReader(applePush))
+		if err != nil {
+			answer <- "error: " + err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		answer <- string(b)
+	}()
+	<-h.apple.started // the push is in flight
+	stop()            // SIGTERM
+
+	// During the shutdown delay the relay still serves but is not ready.
+	resp, err := http.Get(url + "/readyz")
+	if err != nil {
+		t.Fatalf("readyz during drain: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("readyz during drain: HTTP %d", resp.StatusCode)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned with a send in flight: %v", err)
+	default:
+	}
+	close(h.apple.release)
+	if a := <-answer; !strings.Contains(a, `"status":"OK"`) {
+		t.Fatalf("in-flight push answered %q", a)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}
+
+func TestTLSClientCertsOnlyOnPushRoutes(t *testing.T) {
+	dir := t.TempDir()
+	ca := newCA(t)
+	serverCert := ca.issue(t, dir, "server", x509.ExtKeyUsageServerAuth)
+	clientCert := ca.issue(t, dir, "client", x509.ExtKeyUsageClientAuth)
+	caFile := filepath.Join(dir, "ca.crt")
+	writePEM(t, caFile, "CERTIFICATE", ca.cert.Raw)
+
+	cfg := testConfig(func(c *config.Config) {
+		c.TLS = &config.TLS{CertFile: serverCert.certFile, KeyFile: serverCert.keyFile}
+		c.CallerAuth.ClientCAFile = caFile
+		c.Timeouts.ShutdownDelay = config.Duration(10 * time.Millisecond)
+	})
+	h := newHarness(t, cfg)
+	ctx, stop := context.WithCancel(context.Background())
+	url, done := serveInBackground(t, h, ctx, "https")
+	defer func() { stop(); <-done }()
+
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	client := func(withCert bool, maxVersion uint16) *http.Client {
+		tc := &tls.Config{RootCAs: roots, MaxVersion: maxVersion}
+		if withCert {
+			kp, err := tls.LoadX509KeyPair(clientCert.certFile, clientCert.keyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.Certificates = []tls.Certificate{kp}
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}, Timeout: 10 * time.Second}
+	}
+	post := func(c *http.Client) (int, string) {
+		resp, err := c.Post(url+"/api/v1/send_push", "", strings.NewReader(applePush))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	anon := client(false, 0)
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := anon.Get(url + p)
+		if err != nil {
+			t.Fatalf("GET %s without a client certificate: %v", p, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s without a client certificate: HTTP %d", p, resp.StatusCode)
+		}
+	}
+	if code, body := post(anon); code != http.StatusUnauthorized || !strings.Contains(body, "client certificate") {
+		t.Errorf("push without a client certificate: %d %s", code, body)
+	}
+	if code, body := post(client(true, 0)); code != 200 || !strings.Contains(body, `"OK"`) {
+		t.Errorf("push with a client certificate: %d %s", code, body)
+	}
+	// TLS 1.1 is refused at the handshake.
+	if _, err := client(false, tls.VersionTLS11).Get(url + "/healthz"); err == nil {
+		t.Error("TLS 1.1 accepted")
+	}
+}
+
+func TestServingCertificateReloads(t *testing.T) {
+	dir := t.TempDir()
+	ca := newCA(t)
+	first := ca.issue(t, dir, "first", x509.ExtKeyUsageServerAuth)
+	f := &tlsFiles{certFile: first.certFile, keyFile: first.keyFile}
+	if err := f.load(); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := f.current()
+	serial := cert.Leaf.SerialNumber
+
+	second := ca.issue(t, dir, "second", x509.ExtKeyUsageServerAuth)
+	for _, p := range [][2]string{{second.certFile, first.certFile}, {second.keyFile, first.keyFile}} {
+		b, err := os.ReadFile(p[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p[1], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.checked = time.Time{} // as if tlsRecheck had passed
+	cert, _ = f.current()
+	if cert.Leaf.SerialNumber.Cmp(serial) == 0 {
+		t.Fatal("certificate not reloaded after the files changed")
+	}
+	// A broken file keeps the last good certificate.
+	if err := os.WriteFile(first.certFile, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.checked = time.Time{}
+	if c, _ := f.current(); c != cert {
+		t.Fatal("broken file replaced the certificate")
+	}
+}
+
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	n    int64
+}
+
+type issued struct{ certFile, keyFile string }
+
+func newCA(t *testing.T) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testCA{cert: cert, key: key, n: 1}
+}
+
+func (ca *testCA) issue(t *testing.T, dir, name string, usage x509.ExtKeyUsage) issued {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca.n++
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(ca.n), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := issued{certFile: filepath.Join(dir, name+".crt"), keyFile: filepath.Join(dir, name+".key")}
+	writePEM(t, out.certFile, "CERTIFICATE", der)
+	writePEM(t, out.keyFile, "EC PRIVATE KEY", keyDER)
+	return out
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
