@@ -146,8 +146,13 @@ func (f *FCM) send(w http.ResponseWriter, r *http.Request) {
 
 	rule := f.rules.match(rec.Token)
 	rule.Latency += latency
+	if rule.Hang || rule.Reset {
+		f.record(rec) // now: the client may give up before the handler returns
+	}
 	if !behave(w, r, rule, f.srv.done) {
-		f.record(rec)
+		if !rule.Hang {
+			f.record(rec) // the client left during the latency
+		}
 		return
 	}
 	switch {
