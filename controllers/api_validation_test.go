@@ -17,7 +17,9 @@ func TestPushServiceIsStoredWithDefaults(t *testing.T) {
 	ns := newNamespace(t)
 	ps := &pushv1alpha1.PushService{
 		ObjectMeta: metav1.ObjectMeta{Name: "push", Namespace: ns},
-		Spec:       pushv1alpha1.PushServiceSpec{Apps: []pushv1alpha1.PushApp{{Platform: "apple_rn"}}},
+		Spec: pushv1alpha1.PushServiceSpec{Apps: []pushv1alpha1.PushApp{{Platform: "android_rn", FCM: &pushv1alpha1.FCMApp{
+			ServiceAccountSecretRef: pushv1alpha1.FCMServiceAccountRef{Name: "fcm"},
+		}}}},
 	}
 	if err := k8sClient.Create(ctx, ps); err != nil {
 		t.Fatalf("creating a valid PushService: %v", err)
@@ -29,8 +31,8 @@ func TestPushServiceIsStoredWithDefaults(t *testing.T) {
 	if got.Spec.Mode != pushv1alpha1.PushModeDirect {
 		t.Errorf("spec.mode = %q, want the default %q", got.Spec.Mode, pushv1alpha1.PushModeDirect)
 	}
-	if len(got.Spec.Apps) != 1 || got.Spec.Apps[0].Platform != "apple_rn" {
-		t.Errorf("spec.apps = %+v, want the one app written", got.Spec.Apps)
+	if len(got.Spec.Apps) != 1 || got.Spec.Apps[0].FCM.ServiceAccountSecretRef.Key != "service-account.json" {
+		t.Errorf("spec.apps = %+v, want the one app written with its default Secret key", got.Spec.Apps)
 	}
 }
 

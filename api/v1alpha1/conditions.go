@@ -5,6 +5,11 @@ package v1alpha1
 const (
 	// ConditionReady is the summary condition.
 	ConditionReady = "Ready"
+	// ConditionProgressing is True while a rollout of a new spec is under way.
+	ConditionProgressing = "Progressing"
+	// ConditionDegraded is True when the object works less well than asked (pods failing,
+	// an apply refused).
+	ConditionDegraded = "Degraded"
 
 	// ReasonReconciling means the operator has not yet finished applying the spec.
 	ReasonReconciling = "Reconciling"

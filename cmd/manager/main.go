@@ -47,6 +47,8 @@ func main() {
 		"Serve metrics over HTTPS with authentication and authorization (false: plain HTTP).")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
 		"Enable HTTP/2 for the metrics server (off by default: CVE-2023-44487, CVE-2023-39325).")
+	flag.StringVar(&controllers.RelayImage, "relay-image", controllers.RelayImage,
+		"Relay image PushServices run unless their spec.image says otherwise.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -1,0 +1,136 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
+)
+
+const (
+	// fieldOwner is the server-side apply manager name of every object the operator writes.
+	fieldOwner = client.FieldOwner("push-operator")
+	// appliedHashAnnotation records the hash of what was last applied, so a reconcile with
+	// nothing new to say skips the apply entirely: zero writes in steady state.
+	appliedHashAnnotation = "push.pushops.dev/applied-hash"
+)
+
+// child is a desired object, or (desired == nil) the kind of an optional object that
+// should not exist.
+type child struct {
+	kind    schema.GroupVersionKind
+	name    string
+	desired client.Object
+}
+
+// applyChild server-side applies a desired child owned by ps, unless the object in the
+// cluster already carries the hash of exactly this desired state.
+func (r *PushServiceReconciler) applyChild(ctx context.Context, ps *pushv1alpha1.PushService, obj client.Object) error {
+	if err := controllerutil.SetControllerReference(ps, obj, r.Scheme); err != nil {
+		return fmt.Errorf("owning %s %q: %w", kindOf(obj), obj.GetName(), err)
+	}
+	u, err := toUnstructured(obj)
+	if err != nil {
+		return err
+	}
+	hash, err := hashObject(u)
+	if err != nil {
+		return err
+	}
+	current := r.newObject(u.GroupVersionKind())
+	err = r.Get(ctx, client.ObjectKeyFromObject(obj), current)
+	switch {
+	case err == nil && current.GetAnnotations()[appliedHashAnnotation] == hash && current.GetDeletionTimestamp() == nil:
+		return nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return fmt.Errorf("reading %s %q: %w", u.GetKind(), u.GetName(), err)
+	}
+	annotations := u.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[appliedHashAnnotation] = hash
+	u.SetAnnotations(annotations)
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), fieldOwner, client.ForceOwnership); err != nil {
+		return fmt.Errorf("applying %s %q: %w", u.GetKind(), u.GetName(), err)
+	}
+	return nil
+}
+
+// deleteChild removes an optional child that the spec no longer asks for, if ps owns it.
+func (r *PushServiceReconciler) deleteChild(ctx context.Context, ps *pushv1alpha1.PushService, c child) error {
+	current := r.newObject(c.kind)
+	err := r.Get(ctx, client.ObjectKey{Namespace: ps.Namespace, Name: c.name}, current)
+	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s %q: %w", c.kind.Kind, c.name, err)
+	}
+	if !metav1.IsControlledBy(current, ps) || current.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	if err := r.Delete(ctx, current, client.Preconditions{UID: ptr.To(current.GetUID())}); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("deleting %s %q that the spec no longer asks for: %w", c.kind.Kind, c.name, err)
+	}
+	return nil
+}
+
+// newObject is an empty object of kind gvk: typed when the scheme knows the kind, so reads
+// come from the manager's cache of owned objects; unstructured otherwise (ServiceMonitor).
+func (r *PushServiceReconciler) newObject(gvk schema.GroupVersionKind) client.Object {
+	if o, err := r.Scheme.New(gvk); err == nil {
+		if obj, ok := o.(client.Object); ok {
+			return obj
+		}
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	return u
+}
+
+func toUnstructured(obj client.Object) (*unstructured.Unstructured, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return u.DeepCopy(), nil
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("converting %s %q: %w", kindOf(obj), obj.GetName(), err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	// Typed objects carry empty status and creationTimestamp; applying them would claim
+	// fields the operator does not manage.
+	delete(u.Object, "status")
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+	return u, nil
+}
+
+func hashObject(u *unstructured.Unstructured) (string, error) {
+	data, err := json.Marshal(u.Object)
+	if err != nil {
+		return "", fmt.Errorf("hashing %s %q: %w", u.GetKind(), u.GetName(), err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:12]), nil
+}
+
+func kindOf(obj client.Object) string {
+	if k := obj.GetObjectKind().GroupVersionKind().Kind; k != "" {
+		return k
+	}
+	return fmt.Sprintf("%T", obj)
+}
