@@ -1,6 +1,7 @@
 package apns_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -46,9 +47,9 @@ func TestFaultMatrix(t *testing.T) {
 	if res := send(t, s, message("warmup")); res.Status != push.StatusOK {
 		t.Fatalf("warm-up: %+v", res)
 	}
-	for _, tc := range cases {
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			token := strings.ReplaceAll(tc.name, " ", "_")
+			token := fmt.Sprintf("case%02d-", i)
 			rule := tc.rule
 			rule.TokenPrefix = token
 			r.fake.Program(rule)

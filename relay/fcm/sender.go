@@ -81,7 +81,7 @@ func New(ctx context.Context, platform string, c *config.FCM, o Options) (*Sende
 	// The token source fetches tokens with the egress transport (proxy, CA) too. It
 	// outlives New, so it gets its own context rather than the caller's.
 	tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: tr, Timeout: 30 * time.Second})
-	hc := &http.Client{Transport: &oauth2.Transport{Source: jc.TokenSource(tokenCtx), Base: tr}}
+	hc := &http.Client{Transport: &authTransport{source: jc.TokenSource(tokenCtx), base: tr}}
 	opts := []option.ClientOption{option.WithHTTPClient(hc)}
 	if c.Endpoint != "" {
 		opts = append(opts, option.WithEndpoint(c.Endpoint))
