@@ -18,6 +18,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
 	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
 	"github.com/pushops/push-operator/internal/testenv"
 )
@@ -34,6 +38,9 @@ var (
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(testScheme))
 	utilruntime.Must(pushv1alpha1.AddToScheme(testScheme))
+	utilruntime.Must(gatewayv1.Install(testScheme))
+	utilruntime.Must(gatewayv1beta1.Install(testScheme))
+	utilruntime.Must(cmv1.AddToScheme(testScheme))
 }
 
 func TestMain(m *testing.M) {
@@ -69,6 +76,7 @@ func runSuite(m *testing.M) (code int, err error) {
 		Scheme:                 testScheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		NewClient:              newWriteCountingClient,
 	})
 	if err != nil {
 		return 0, err

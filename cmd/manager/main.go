@@ -16,6 +16,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
 	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
 	"github.com/pushops/push-operator/controllers"
 )
@@ -28,6 +32,11 @@ var (
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(pushv1alpha1.AddToScheme(scheme))
+	// MobileProxy renders Gateway API routes and cert-manager Certificates when those CRDs
+	// are installed; registering the types costs nothing when they are not.
+	utilruntime.Must(gatewayv1.Install(scheme))
+	utilruntime.Must(gatewayv1beta1.Install(scheme))
+	utilruntime.Must(cmv1.AddToScheme(scheme))
 }
 
 func main() {

@@ -1,0 +1,155 @@
+package controllers
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
+)
+
+// Names, paths and defaults every MobileProxy builder shares.
+const (
+	// relayPort is the PushService relay's Service port (controllers/pushservice RelayPort).
+	relayPort = 8066
+	// relayPathPrefix is where the push proxy API lives (/api/v1/send_push, /api/v1/ack).
+	relayPathPrefix = "/api/v1"
+
+	defaultReadTimeout      = 600 * time.Second
+	defaultSendTimeout      = 300 * time.Second
+	defaultWebsocketTimeout = 90 * time.Second
+	defaultMaxBodyBytes     = 50 << 20
+	defaultHSTSMaxAge       = 31536000
+)
+
+// websocketPaths are the chat server's websocket endpoints (the reference nginx location
+// `~ /api/v[0-9]+/(users/)?websocket$`). Prefix matches are the portable way to say it;
+// API v4 is the only version the apps speak.
+var websocketPaths = []string{"/api/v4/websocket", "/api/v4/users/websocket"}
+
+// proxyLabels mark every object a MobileProxy owns.
+func proxyLabels(mp *pushv1alpha1.MobileProxy) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name":       "mobile-proxy",
+		"app.kubernetes.io/instance":   mp.Name,
+		"app.kubernetes.io/managed-by": "push-operator",
+	}
+}
+
+// proxyHosts is host followed by the extra hosts.
+func proxyHosts(mp *pushv1alpha1.MobileProxy) []string {
+	hosts := []string{mp.Spec.Host}
+	for _, h := range mp.Spec.Hosts {
+		hosts = append(hosts, string(h))
+	}
+	return hosts
+}
+
+// tlsSecretName is the Secret phones' certificate lives in: the user's or cert-manager's.
+func tlsSecretName(mp *pushv1alpha1.MobileProxy) string {
+	if mp.Spec.TLS.SecretName != "" {
+		return mp.Spec.TLS.SecretName
+	}
+	return mp.Name + "-tls"
+}
+
+func httpRouteName(mp *pushv1alpha1.MobileProxy) string     { return mp.Name }
+func redirectRouteName(mp *pushv1alpha1.MobileProxy) string { return mp.Name + "-redirect" }
+func ingressName(mp *pushv1alpha1.MobileProxy) string       { return mp.Name }
+func certificateName(mp *pushv1alpha1.MobileProxy) string   { return mp.Name }
+func referenceGrantName(mp *pushv1alpha1.MobileProxy) string {
+	return mp.Name + "-tls"
+}
+func externalServiceName(mp *pushv1alpha1.MobileProxy) string { return mp.Name + "-upstream" }
+
+// proxyUpstream is where the chat server is reached: a Service port and the scheme to speak.
+type proxyUpstream struct {
+	ServiceName string
+	Port        int32
+	Scheme      string // http or https
+	// ExternalHost is set for externalURL: the ExternalName Service's target.
+	ExternalHost string
+}
+
+func chatUpstream(mp *pushv1alpha1.MobileProxy) (proxyUpstream, error) {
+	if b := mp.Spec.Backend; b != nil {
+		port := b.Port
+		if port == 0 {
+			port = 8065
+		}
+		return proxyUpstream{ServiceName: b.ServiceName, Port: port, Scheme: "http"}, nil
+	}
+	u, err := url.Parse(mp.Spec.ExternalURL)
+	if err != nil {
+		return proxyUpstream{}, fmt.Errorf("parsing externalURL: %w", err)
+	}
+	port := int64(80)
+	if u.Scheme == "https" {
+		port = 443
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.ParseInt(p, 10, 32); err != nil {
+			return proxyUpstream{}, fmt.Errorf("parsing the port of externalURL: %w", err)
+		}
+	}
+	return proxyUpstream{ServiceName: externalServiceName(mp), Port: int32(port), Scheme: u.Scheme, ExternalHost: u.Hostname()}, nil
+}
+
+// relayServiceName is the PushService's relay Service: it carries the PushService's name.
+func relayServiceName(mp *pushv1alpha1.MobileProxy) string {
+	if mp.Spec.PushService == nil {
+		return ""
+	}
+	return mp.Spec.PushService.Name
+}
+
+// seconds renders a timeout as whole seconds (rounded up), the unit every proxy accepts.
+func proxySeconds(d *metav1.Duration, def time.Duration) int64 {
+	v := def
+	if d != nil {
+		v = d.Duration
+	}
+	return int64(math.Ceil(v.Seconds()))
+}
+
+func readTimeout(mp *pushv1alpha1.MobileProxy) int64 {
+	return proxySeconds(mp.Spec.Timeouts.Read, defaultReadTimeout)
+}
+func sendTimeout(mp *pushv1alpha1.MobileProxy) int64 {
+	return proxySeconds(mp.Spec.Timeouts.Send, defaultSendTimeout)
+}
+func websocketTimeout(mp *pushv1alpha1.MobileProxy) int64 {
+	return proxySeconds(mp.Spec.Timeouts.WebsocketIdle, defaultWebsocketTimeout)
+}
+
+// maxBodyBytes is spec.maxBodySize in bytes (validated by the API server, defaulted here
+// for objects built in memory).
+func maxBodyBytes(mp *pushv1alpha1.MobileProxy) int64 {
+	q, err := resource.ParseQuantity(mp.Spec.MaxBodySize)
+	if err != nil || q.Value() <= 0 {
+		return defaultMaxBodyBytes
+	}
+	return q.Value()
+}
+
+// hstsHeader is the Strict-Transport-Security value, or "" when HSTS is off.
+func hstsHeader(mp *pushv1alpha1.MobileProxy) string {
+	h := mp.Spec.HSTS
+	if h.Enabled != nil && !*h.Enabled {
+		return ""
+	}
+	maxAge := h.MaxAge
+	if maxAge == 0 {
+		maxAge = defaultHSTSMaxAge
+	}
+	v := fmt.Sprintf("max-age=%d", maxAge)
+	if h.IncludeSubdomains {
+		v += "; includeSubDomains"
+	}
+	return v
+}
