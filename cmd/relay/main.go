@@ -1,19 +1,12 @@
-// Command relay is the push relay that a PushService runs. The relay issue fills it in.
+// Command relay is the push relay that a PushService runs: `relay --config FILE` serves
+// the Mattermost push proxy API; `relay send-test` and `relay version` are tools. See
+// relay/app for the wiring and docs/relay-config.md for the configuration.
 package main
 
 import (
-	"flag"
-	"fmt"
 	"os"
+
+	"github.com/pushops/push-operator/relay/app"
 )
 
-func main() {
-	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: relay --config FILE")
-		flag.PrintDefaults()
-	}
-	flag.String("config", "", "path of the relay configuration file")
-	flag.Parse()
-	fmt.Fprintln(os.Stderr, "relay: not implemented yet")
-	os.Exit(1)
-}
+func main() { os.Exit(app.Main(os.Args[1:], os.Stdout, os.Stderr)) }
