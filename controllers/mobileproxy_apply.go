@@ -30,9 +30,10 @@ type optionalAPIs struct {
 }
 
 var (
-	httpRouteGVK      = gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute")
-	gatewayGVK        = gatewayv1.SchemeGroupVersion.WithKind("Gateway")
-	referenceGrantGVK = gatewayv1.SchemeGroupVersion.WithKind("ReferenceGrant")
+	gatewayGV         = schema.GroupVersion{Group: gatewayv1.GroupName, Version: "v1"}
+	httpRouteGVK      = gatewayGV.WithKind("HTTPRoute")
+	gatewayGVK        = gatewayGV.WithKind("Gateway")
+	referenceGrantGVK = gatewayGV.WithKind("ReferenceGrant")
 	certificateGVK    = cmv1.SchemeGroupVersion.WithKind("Certificate")
 )
 

@@ -12,6 +12,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="self.exposure.type != 'gateway' || has(self.exposure.gateway)",message="exposure.type gateway needs exposure.gateway.parentRef (the Gateway the route attaches to)"
 // +kubebuilder:validation:XValidation:rule="self.exposure.type != 'ingress' || !has(self.exposure.gateway)",message="exposure.gateway is only used with exposure.type gateway"
 // +kubebuilder:validation:XValidation:rule="self.exposure.type != 'gateway' || !has(self.exposure.ingress)",message="exposure.ingress is only used with exposure.type ingress"
+// +kubebuilder:validation:XValidation:rule="!has(self.allowedSourceRanges) || size(self.allowedSourceRanges) == 0 || (self.exposure.type == 'ingress' && has(self.exposure.ingress) && self.exposure.ingress.profile == 'haproxy')",message="allowedSourceRanges can be enforced only through the haproxy Ingress profile; with a Gateway or another Ingress controller, restrict client networks in that controller's own policy (see docs/mobileproxy.md) and leave allowedSourceRanges empty"
 type MobileProxySpec struct {
 	// host is the public DNS name the mobile apps connect to, e.g. `chat.example.com`: what
 	// users type into the app as the server URL (without `https://`). No wildcard, no port.
@@ -50,7 +51,8 @@ type MobileProxySpec struct {
 	Exposure MobileProxyExposure `json:"exposure,omitempty"`
 
 	// allowedSourceRanges restricts which client networks may connect (CIDRs). Empty means
-	// everyone, which is what phones on mobile networks need.
+	// everyone, which is what phones on mobile networks need. Only the haproxy Ingress
+	// profile can enforce it; the API rejects it elsewhere rather than ignore it silently.
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=set
 	// +optional
