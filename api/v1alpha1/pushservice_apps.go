@@ -128,6 +128,7 @@ type APNsCertificateRef struct {
 	Key string `json:"key,omitempty"`
 	// passwordKey is the key of the certificate's password in the same Secret (an empty
 	// value when the certificate has no password).
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	// +kubebuilder:validation:MaxLength=253
 	// +required
