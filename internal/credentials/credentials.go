@@ -21,6 +21,7 @@ import (
 
 	"github.com/sideshow/apns2/certificate"
 	"github.com/sideshow/apns2/token"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
 )
 
 // Info is what a valid credential reveals that a person may want to see.
@@ -46,8 +47,10 @@ func APNsAuthKey(p8 []byte) (Info, error) {
 }
 
 // APNsCertificate checks a certificate-auth credential: PKCS#12 (.p12) or PEM with the
-// certificate and its private key, decrypted with password, not yet expired.
+// certificate and its private key, decrypted with password, not yet expired. A trailing
+// newline of the password is ignored, as the relay does when it reads the password file.
 func APNsCertificate(data []byte, password string, now time.Time) (Info, error) {
+	password = strings.TrimRight(password, "\r\n")
 	var cert tls.Certificate
 	var err error
 	if bytes.Contains(data, []byte("-----BEGIN")) {
@@ -56,10 +59,13 @@ func APNsCertificate(data []byte, password string, now time.Time) (Info, error) 
 			return Info{}, fmt.Errorf("reading the PEM certificate and key: %w", err)
 		}
 	} else {
-		cert, err = certificate.FromP12Bytes(data, password)
+		// go-pkcs12, as the relay: it also reads the AES-encrypted files that current macOS
+		// and OpenSSL 3 export, which apns2's decoder does not.
+		_, leaf, _, err := pkcs12.DecodeChain(data, password)
 		if err != nil {
 			return Info{}, fmt.Errorf("reading the .p12 certificate (wrong password or not PKCS#12?): %w", err)
 		}
+		cert.Certificate = [][]byte{leaf.Raw}
 	}
 	if len(cert.Certificate) == 0 {
 		return Info{}, errors.New("the certificate file holds no certificate")

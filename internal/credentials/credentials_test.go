@@ -2,6 +2,7 @@ package credentials_test
 
 import (
 	"crypto/elliptic"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -45,10 +46,16 @@ func TestAPNsCertificate(t *testing.T) {
 
 	_, err = credentials.APNsCertificate(credtest.CertificatePEM("old", now.Add(-time.Minute)), "", now)
 	var expired *credentials.ExpiredError
-	if err == nil || !strings.Contains(err.Error(), "expired") {
-		t.Errorf("expired certificate: got %v", err)
-	} else if !asExpired(err, &expired) {
-		t.Errorf("expired certificate error is %T, want *ExpiredError", err)
+	if !errors.As(err, &expired) || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired certificate: got %v, want an *ExpiredError", err)
+	}
+
+	p12 := credtest.CertificateP12("Apple Push Services: com.example.chat", notAfter, "s3cret")
+	if info, err := credentials.APNsCertificate(p12, "s3cret\n", now); err != nil || !info.NotAfter.Equal(notAfter) {
+		t.Errorf(".p12 with its password: info %+v, err %v", info, err)
+	}
+	if _, err := credentials.APNsCertificate(p12, "wrong", now); err == nil || !strings.Contains(err.Error(), "wrong password") {
+		t.Errorf(".p12 with a wrong password: got %v", err)
 	}
 
 	_, err = credentials.APNsCertificate([]byte("definitely not pkcs12"), "secret", now)
@@ -59,12 +66,6 @@ func TestAPNsCertificate(t *testing.T) {
 	if _, err := credentials.APNsCertificate(cert, "", now); err == nil {
 		t.Error("a PEM certificate without its private key was accepted")
 	}
-}
-
-func asExpired(err error, target **credentials.ExpiredError) bool {
-	e, ok := err.(*credentials.ExpiredError)
-	*target = e
-	return ok
 }
 
 func TestFCMServiceAccount(t *testing.T) {

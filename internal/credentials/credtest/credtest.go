@@ -14,6 +14,8 @@ import (
 	"encoding/pem"
 	"math/big"
 	"time"
+
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
 )
 
 // APNsAuthKey is a .p8 file: a PKCS#8 P-256 key, as Apple issues.
@@ -86,4 +88,25 @@ func pkcs8PEM(key any) []byte {
 		panic(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// CertificateP12 is a self-signed certificate and key as a password-protected .p12, in the
+// AES-based encoding current macOS and OpenSSL 3 export.
+func CertificateP12(commonName string, notAfter time.Time, password string) []byte {
+	certPEM, keyPEM := SelfSigned(commonName, notAfter, false)
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		panic(err)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		panic(err)
+	}
+	p12, err := pkcs12.Modern.Encode(key, cert, nil, password)
+	if err != nil {
+		panic(err)
+	}
+	return p12
 }
