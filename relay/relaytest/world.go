@@ -22,19 +22,21 @@ import (
 const (
 	ApplePlatform   = "apple_rn"
 	AndroidPlatform = "android_rn"
-	appleKeyID      = "KEYID12345"
-	appleTeamID     = "TEAM123456"
+	// certPassword protects the APNs .p12, as Apple's exports are.
+	certPassword = "p12-password"
 )
 
-// World is a fake APNs and FCM with credentials for them and a relay configuration.
+// World is a fake APNs and FCM with credentials for them and a relay configuration. The
+// Apple app uses certificate auth (a .p12 with a password file): the fake APNs records each
+// request's client certificate CN, which says which credential generation sent it.
 type World struct {
 	t    testing.TB
 	Dir  string
 	CA   *fake.CA
 	APNs *fake.APNs
 	FCM  *fake.FCM
-	// SecretDir is the "mounted Secret" holding auth-key.p8 and fcm.json behind a
-	// ..data symlink, as kubelet lays it out.
+	// SecretDir is the "mounted Secret" holding apns.p12, apns-password and fcm.json
+	// behind a ..data symlink, as kubelet lays it out.
 	SecretDir string
 	// Config is the relay configuration; Write renders it.
 	Config *config.Config
@@ -67,8 +69,8 @@ func NewWorld(t testing.TB) *World {
 		Listen: "127.0.0.1:" + FreePort(t),
 		Apps: []config.App{
 			{Platform: ApplePlatform, Kind: config.AppKindApple, APNs: &config.APNs{
-				Topic: "com.example.chat", AuthKeyFile: filepath.Join(w.SecretDir, "auth-key.p8"),
-				KeyID: appleKeyID, TeamID: appleTeamID, Endpoint: w.APNs.URL(), CAFile: caFile,
+				Topic: "com.example.chat", CertificateFile: filepath.Join(w.SecretDir, "apns.p12"),
+				CertificatePasswordFile: filepath.Join(w.SecretDir, "apns-password"), Endpoint: w.APNs.URL(), CAFile: caFile,
 			}},
 			{Platform: AndroidPlatform, Kind: config.AppKindAndroid, FCM: &config.FCM{
 				ServiceAccountFile: filepath.Join(w.SecretDir, "fcm.json"), Endpoint: w.FCM.URL(), CAFile: caFile,
@@ -79,37 +81,45 @@ func NewWorld(t testing.TB) *World {
 	return w
 }
 
-// RotateCredentials generates a new APNs key and FCM service account, makes the fakes
-// trust only them, and swaps them in the way kubelet updates a Secret: a new timestamped
+// RotateCredentials issues a new APNs certificate (CN CertCN(generation)) and FCM service
+// account key and swaps them in the way kubelet updates a Secret: a new timestamped
 // directory, then an atomic rename of the ..data symlink.
 func (w *World) RotateCredentials() {
 	w.t.Helper()
 	w.gen++
-	p8, key, err := fake.APNsAuthKey()
+	p12, err := w.CA.ClientCertificateP12(CertCN(w.gen), 24*time.Hour, certPassword)
 	w.must(err)
 	sa, err := fake.NewServiceAccount("relaytest", w.FCM.TokenURL())
 	w.must(err)
 
 	gen := filepath.Join(w.SecretDir, fmt.Sprintf("..gen%d", w.gen))
 	w.must(os.MkdirAll(gen, 0o755))
-	w.must(os.WriteFile(filepath.Join(gen, "auth-key.p8"), p8, 0o600))
+	w.must(os.WriteFile(filepath.Join(gen, "apns.p12"), p12, 0o600))
+	w.must(os.WriteFile(filepath.Join(gen, "apns-password"), []byte(certPassword+"\n"), 0o600))
 	w.must(os.WriteFile(filepath.Join(gen, "fcm.json"), sa.JSON, 0o600))
-	// Trust the new credentials before they appear; the old ones stay trusted too, as a
-	// real rotation overlaps (Apple keys and Google keys stay valid until revoked).
-	w.APNs.TrustKey(appleKeyID, &key.PublicKey)
+	// The token endpoint trusts the new key from now on; clients built on the old key keep
+	// the access tokens they already have, as with Google.
 	w.FCM.TrustServiceAccount(sa)
 
 	tmp := filepath.Join(w.SecretDir, "..data_tmp")
 	_ = os.Remove(tmp)
 	w.must(os.Symlink(filepath.Base(gen), tmp))
 	w.must(os.Rename(tmp, filepath.Join(w.SecretDir, "..data")))
-	for _, f := range []string{"auth-key.p8", "fcm.json"} {
+	for _, f := range []string{"apns.p12", "apns-password", "fcm.json"} {
 		link := filepath.Join(w.SecretDir, f)
 		if _, err := os.Lstat(link); os.IsNotExist(err) {
 			w.must(os.Symlink(filepath.Join("..data", f), link))
 		}
 	}
 }
+
+// CertCN is the APNs client certificate CN of a credential generation (1 at start).
+func CertCN(generation int) string {
+	return fmt.Sprintf("Apple Push Services: com.example.chat (generation %d)", generation)
+}
+
+// Generation is how many times credentials were written (1 after NewWorld).
+func (w *World) Generation() int { return w.gen }
 
 // Write renders Config as YAML to a file and returns its path.
 func (w *World) Write() string {
