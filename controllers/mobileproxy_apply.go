@@ -178,6 +178,8 @@ func (r *MobileProxyReconciler) applyChildren(ctx context.Context, mp *pushv1alp
 	cur := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
 	err := r.apply(ctx, mp, cur, func() {
 		mergeProxyLabels(cur, want.Labels)
+		// The Ingress's annotations are the profile's plus spec.exposure.ingress.annotations,
+		// exactly: a key removed from the spec is removed from the Ingress.
 		cur.Annotations = want.Annotations
 		class := cur.Spec.IngressClassName
 		cur.Spec = want.Spec
@@ -221,7 +223,12 @@ func (r *MobileProxyReconciler) applyService(ctx context.Context, mp *pushv1alph
 	cur := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
 	return r.apply(ctx, mp, cur, func() {
 		mergeProxyLabels(cur, want.Labels)
-		cur.Annotations = want.Annotations
+		if len(want.Annotations) > 0 {
+			if cur.Annotations == nil {
+				cur.Annotations = map[string]string{}
+			}
+			maps.Copy(cur.Annotations, want.Annotations)
+		}
 		cur.Spec.Type = want.Spec.Type
 		cur.Spec.ExternalName = want.Spec.ExternalName
 		cur.Spec.Ports = want.Spec.Ports
