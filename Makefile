@@ -70,6 +70,7 @@ verify: manifests generate ## Fail when generated files are not current.
 .PHONY: test
 test: k8s-bins verify lint ## Run every test against a real API server built from modules.
 	KUBEBUILDER_ASSETS=$(K8S_BIN_DIR) go test $(GO_TEST_FLAGS) $(TEST_FLAGS) ./...
+	cd relay/conformance && go test $(GO_TEST_FLAGS) $(TEST_FLAGS) ./...
 
 ##@ Build
 
