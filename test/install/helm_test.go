@@ -16,6 +16,8 @@ import (
 	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/pushops/push-operator/controllers/pushservice"
 )
 
 const (
@@ -29,6 +31,7 @@ var chartDir = filepath.Join(repoRoot, "charts", "push-operator")
 func nonDefaultValues() map[string]any {
 	return map[string]any{
 		"image":          map[string]any{"repository": "registry.example.com/push/operator", "tag": "1.2.3"},
+		"relayImage":     map[string]any{"repository": "registry.example.com/push/relay", "digest": "sha256:" + strings.Repeat("ab", 32)},
 		"replicaCount":   2,
 		"commonLabels":   map[string]any{"team": "chat"},
 		"podAnnotations": map[string]any{"example.com/owner": "chat-team"},
@@ -118,8 +121,13 @@ func TestChartWithDefaultValuesIsAcceptedByTheAPIServer(t *testing.T) {
 	}
 	var dep appsv1.Deployment
 	convert(t, index(objs)[key("Deployment", releaseNamespace, "push-operator-controller-manager")], &dep)
-	if got, want := managerContainer(t, &dep).Image, "ghcr.io/pushops/push-operator:"+loadChart(t).Metadata.AppVersion; got != want {
+	manager := managerContainer(t, &dep)
+	if got, want := manager.Image, "ghcr.io/pushops/push-operator:"+loadChart(t).Metadata.AppVersion; got != want {
 		t.Errorf("default image %q, want %q (the chart's appVersion)", got, want)
+	}
+	// A release of the chart runs the relay the manager of the same release would pick.
+	if arg := "--relay-image=" + pushservice.DefaultRelayImage; !slices.Contains(manager.Args, arg) {
+		t.Errorf("manager args %v lack %s (the manager's built-in default)", manager.Args, arg)
 	}
 	for _, s := range []string{"status.endpoint", "Manually enter Push Notification Service location", "status.url"} {
 		if !strings.Contains(notes, s) {
@@ -150,7 +158,8 @@ func TestChartWithNonDefaultValuesIsAcceptedByTheAPIServer(t *testing.T) {
 	if manager.Image != "registry.example.com/push/operator:1.2.3" {
 		t.Errorf("image %q, want registry.example.com/push/operator:1.2.3", manager.Image)
 	}
-	for _, arg := range []string{"--leader-elect", "--zap-log-level=debug", "--zap-encoder=console"} {
+	for _, arg := range []string{"--leader-elect", "--zap-log-level=debug", "--zap-encoder=console",
+		"--relay-image=registry.example.com/push/relay@sha256:" + strings.Repeat("ab", 32)} {
 		if !slices.Contains(manager.Args, arg) {
 			t.Errorf("manager args %v lack %s", manager.Args, arg)
 		}
