@@ -75,9 +75,15 @@ test: k8s-bins verify lint ## Run every test against a real API server built fro
 ##@ Build
 
 .PHONY: build
-build: generate ## Build the manager and relay binaries into bin/.
+build: generate ## Build the manager, relay and fakepush binaries into bin/.
 	CGO_ENABLED=0 go build -trimpath -o bin/manager ./cmd/manager
 	CGO_ENABLED=0 go build -trimpath -o bin/relay ./cmd/relay
+	CGO_ENABLED=0 go build -trimpath -o bin/fakepush ./cmd/fakepush
+
+.PHONY: bench-relay
+bench-relay: ## Load-test the relay against fake APNs/FCM on loopback and print the figures (docs/benchmarks.md).
+	CGO_ENABLED=0 go build -trimpath -o bin/relay ./cmd/relay
+	go run ./hack/bench-relay --relay bin/relay $(BENCH_FLAGS)
 
 .PHONY: run
 run: manifests generate ## Run the manager on this machine against the current kubeconfig.
@@ -124,4 +130,4 @@ undeploy: k8s-bins ## Remove the operator from the cluster.
 
 .PHONY: clean
 clean: ## Remove built binaries except the cached Kubernetes binaries.
-	rm -f bin/manager bin/relay
+	rm -f bin/manager bin/relay bin/fakepush
