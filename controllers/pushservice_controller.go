@@ -91,7 +91,14 @@ func (r *PushServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	setStatus(&ps, obs)
 	r.announce(&ps, before, problem)
 	if !equality.Semantic.DeepEqual(before, &ps.Status) {
-		if err := r.Status().Update(ctx, &ps); err != nil {
+		err := r.Status().Update(ctx, &ps)
+		switch {
+		case apierrors.IsConflict(err):
+			// The cache was behind the API server; the newer object's watch event brings
+			// this PushService back with the current version.
+			log.FromContext(ctx).V(1).Info("status write conflicted, waiting for the newer version")
+			return ctrl.Result{}, nil
+		case err != nil:
 			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
 		}
 	}
