@@ -46,6 +46,7 @@ type APNs struct {
 	mu       sync.Mutex
 	requests []APNsRequest
 	keys     map[string]*ecdsa.PublicKey // key ID → token-auth key; empty: trust any
+	verified map[string]providerToken    // provider tokens already accepted (clients reuse one for up to an hour)
 	latency  time.Duration
 
 	count atomic.Int64
@@ -61,7 +62,7 @@ func NewAPNs(addr string, ca *CA) (*APNs, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &APNs{keys: map[string]*ecdsa.PublicKey{}, MaxRecorded: 10000}
+	f := &APNs{keys: map[string]*ecdsa.PublicKey{}, verified: map[string]providerToken{}, MaxRecorded: 10000}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /3/device/{token}", f.serve)
 	mux.HandleFunc("POST /3/device/", f.serve) // Apple answers MissingDeviceToken
@@ -97,6 +98,7 @@ func (f *APNs) TrustKey(keyID string, pub *ecdsa.PublicKey) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.keys[keyID] = pub
+	clear(f.verified)
 }
 
 // Requests returns the recorded requests, oldest first.
@@ -197,6 +199,13 @@ func (f *APNs) checkAuth(r *http.Request, rec *APNsRequest) string {
 	if !ok {
 		return "InvalidProviderToken"
 	}
+	f.mu.Lock()
+	known, ok := f.verified[jwt]
+	f.mu.Unlock()
+	if ok {
+		rec.KeyID, rec.TeamID = known.keyID, known.teamID
+		return ""
+	}
 	var hdr struct {
 		Kid string `json:"kid"`
 	}
@@ -210,15 +219,21 @@ func (f *APNs) checkAuth(r *http.Request, rec *APNsRequest) string {
 	rec.KeyID, rec.TeamID = hdr.Kid, claims.Iss
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.keys) == 0 {
-		return ""
+	if len(f.keys) > 0 {
+		pub := f.keys[hdr.Kid]
+		if pub == nil || !verifyES256(pub, parts[0]+"."+parts[1], parts[2]) {
+			return "InvalidProviderToken"
+		}
 	}
-	pub := f.keys[hdr.Kid]
-	if pub == nil || !verifyES256(pub, parts[0]+"."+parts[1], parts[2]) {
-		return "InvalidProviderToken"
+	if len(f.verified) > 1000 {
+		clear(f.verified)
 	}
+	f.verified[jwt] = providerToken{keyID: hdr.Kid, teamID: claims.Iss}
 	return ""
 }
+
+// providerToken is what the fake remembers of a provider token it accepted.
+type providerToken struct{ keyID, teamID string }
 
 func (f *APNs) record(rec APNsRequest) {
 	f.mu.Lock()
