@@ -36,17 +36,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		srv.TLSConfig = tlsCfg
 	}
 
+	// Read before serving: ServeTLS configures HTTP/2 by writing to srv.TLSConfig.
+	tlsOn := srv.TLSConfig != nil
 	served := make(chan error, 1)
 	go func() {
 		var err error
-		if srv.TLSConfig != nil {
+		if tlsOn {
 			err = srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig, reloaded on change
 		} else {
 			err = srv.Serve(ln)
 		}
 		served <- err
 	}()
-	s.log.Info("relay listening", "address", ln.Addr().String(), "tls", srv.TLSConfig != nil)
+	s.log.Info("relay listening", "address", ln.Addr().String(), "tls", tlsOn)
 
 	select {
 	case err := <-served:
