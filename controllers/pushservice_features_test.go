@@ -16,6 +16,7 @@ import (
 
 	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
 	"github.com/pushops/push-operator/controllers/pushservice"
+	"github.com/pushops/push-operator/internal/credentials/credtest"
 	"github.com/pushops/push-operator/internal/testenv"
 )
 
@@ -108,4 +109,74 @@ func serviceMonitorCRDInstalled(ctx context.Context) bool {
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(pushservice.ServiceMonitorGVK.GroupVersion().WithKind("ServiceMonitorList"))
 	return k8sClient.List(ctx, list) == nil
+}
+
+func TestRelayTLSAndCallerAuthCredentials(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	pushSecrets(t, ns)
+	cert, key := credtest.SelfSigned("push."+ns+".svc", time.Now().Add(365*24*time.Hour), false)
+	ca, _ := credtest.SelfSigned("callers", time.Now().Add(365*24*time.Hour), true)
+	tlsSecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "push-tls", Namespace: ns}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{"tls.crt": cert, "tls.key": key}}
+	if err := k8sClient.Create(ctx, tlsSecret); err != nil {
+		t.Fatal(err)
+	}
+	createSecret(t, ns, "callers", map[string][]byte{"token": []byte("short"), "ca.crt": ca})
+
+	ps := directPushService(ns)
+	ps.Spec.TLS = &pushv1alpha1.RelayTLSSpec{SecretName: "push-tls"}
+	ps.Spec.CallerAuth = &pushv1alpha1.CallerAuthSpec{
+		TokenSecretRef:    &pushv1alpha1.SecretKeyRef{Name: "callers", Key: "token"},
+		ClientCASecretRef: &pushv1alpha1.SecretKeyRef{Name: "callers", Key: "ca.crt"},
+	}
+	if err := k8sClient.Create(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	// A guessable token is refused before it protects anything.
+	psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionCredentialsValid, metav1.ConditionFalse, pushv1alpha1.ReasonInvalidCredential))
+	if msg := findCondition(getPS(t, ps), pushv1alpha1.ConditionCredentialsValid).Message; !strings.Contains(msg, "callerAuth.token") {
+		t.Errorf("message %q does not name the token", msg)
+	}
+
+	var secret corev1.Secret
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "callers"}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	secret.Data["token"] = []byte("a-long-enough-shared-token\n")
+	if err := k8sClient.Update(ctx, &secret); err != nil {
+		t.Fatal(err)
+	}
+	psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionCredentialsValid, metav1.ConditionTrue, pushv1alpha1.ReasonCredentialsLoaded))
+	got := getPS(t, ps)
+	if got.Status.Endpoint != "https://push."+ns+".svc:8066" || len(got.Status.Credentials) != 5 {
+		t.Errorf("endpoint %q, credentials %+v", got.Status.Endpoint, got.Status.Credentials)
+	}
+
+	var d appsv1.Deployment
+	psvcEventually(t, psTimeout, exists(ctx, client.ObjectKeyFromObject(ps), &d))
+	mounted := map[string]bool{}
+	for _, src := range d.Spec.Template.Spec.Volumes[0].Projected.Sources {
+		if src.Secret != nil {
+			for _, it := range src.Secret.Items {
+				mounted[src.Secret.Name+"/"+it.Key+" -> "+it.Path] = true
+			}
+		}
+	}
+	for _, want := range []string{"push-tls/tls.crt -> tls/tls.crt", "push-tls/tls.key -> tls/tls.key",
+		"callers/token -> caller/token", "callers/ca.crt -> caller/client-ca.crt"} {
+		if !mounted[want] {
+			t.Errorf("%s is not mounted (mounted: %v)", want, mounted)
+		}
+	}
+	var cm corev1.ConfigMap
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "push-config"}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"certFile: /etc/push-relay/tls/tls.crt", "tokenFile: /etc/push-relay/caller/token",
+		"clientCAFile: /etc/push-relay/caller/client-ca.crt"} {
+		if !strings.Contains(cm.Data["relay.yaml"], want) {
+			t.Errorf("relay.yaml lacks %q", want)
+		}
+	}
 }
