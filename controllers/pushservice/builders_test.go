@@ -314,3 +314,31 @@ func TestExposure(t *testing.T) {
 		t.Error("network policy built although disabled")
 	}
 }
+
+// The relay's own loader (defaults + validation) accepts every configuration the operator
+// renders: the contract between the two, checked from this side.
+func TestRelayAcceptsTheRenderedConfig(t *testing.T) {
+	forward := &pushv1alpha1.PushService{
+		ObjectMeta: metav1.ObjectMeta{Name: "push", Namespace: "chat"},
+		Spec: pushv1alpha1.PushServiceSpec{
+			Mode:       pushv1alpha1.PushModeForward,
+			Forward:    &pushv1alpha1.ForwardSpec{UpstreamURL: "https://push.example.com", CABundleSecretRef: &pushv1alpha1.SecretKeyRef{Name: "ca", Key: "ca.crt"}},
+			TLS:        &pushv1alpha1.RelayTLSSpec{SecretName: "tls", MinVersion: "1.2"},
+			CallerAuth: &pushv1alpha1.CallerAuthSpec{AllowedServerIDs: []string{"s1"}, TokenSecretRef: &pushv1alpha1.SecretKeyRef{Name: "t", Key: "token"}, ClientCASecretRef: &pushv1alpha1.SecretKeyRef{Name: "t", Key: "ca"}},
+			Throttle:   &pushv1alpha1.ThrottleSpec{PerSecond: ptr.To[int32](10), Burst: ptr.To[int32](20)},
+			Timeouts:   &pushv1alpha1.TimeoutsSpec{PerTry: "2s", Send: "10s", ShutdownDelay: "1s"},
+			LogLevel:   pushv1alpha1.LogLevelError,
+		},
+	}
+	for name, ps := range map[string]*pushv1alpha1.PushService{"direct": directPS(), "forward with everything": forward} {
+		t.Run(name, func(t *testing.T) {
+			data, _, err := RenderConfig(RelayConfig(ps, time.Now()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := config.Parse(data); err != nil {
+				t.Fatalf("the relay refuses the rendered config: %v\n%s", err, data)
+			}
+		})
+	}
+}
