@@ -53,15 +53,19 @@ type PushServiceReconciler struct {
 	Now func() time.Time
 }
 
-// +kubebuilder:rbac:groups=push.pushops.dev,resources=pushservices,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=push.pushops.dev,resources=pushservices/status,verbs=get;update;patch
+// Least privilege: children are written with server-side apply (create+patch), never
+// updated; Secrets are only read. pushservices/finalizers:update lets the owner references
+// block the PushService's deletion where OwnerReferencesPermissionEnforcement is on.
+// +kubebuilder:rbac:groups=push.pushops.dev,resources=pushservices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=push.pushops.dev,resources=pushservices/status,verbs=get;update
+// +kubebuilder:rbac:groups=push.pushops.dev,resources=pushservices/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;networkpolicies,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;networkpolicies,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile checks the credentials, applies the relay's objects and reports their state.
