@@ -2,17 +2,23 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
 	"github.com/pushops/push-operator/controllers/pushservice"
@@ -178,5 +184,83 @@ func TestRelayTLSAndCallerAuthCredentials(t *testing.T) {
 		if !strings.Contains(cm.Data["relay.yaml"], want) {
 			t.Errorf("relay.yaml lacks %q", want)
 		}
+	}
+}
+
+func TestSecretRotationDoesNotRestartAndOptionalChildrenFollowTheSpec(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	pushSecrets(t, ns)
+	ps := directPushService(ns)
+	if err := k8sClient.Create(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	key := client.ObjectKeyFromObject(ps)
+	psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionCredentialsValid, metav1.ConditionTrue, pushv1alpha1.ReasonCredentialsLoaded))
+	var before appsv1.Deployment
+	psvcEventually(t, psTimeout, exists(ctx, key, &before))
+
+	// A rotated key is picked up by the relay from the mounted file: no new pods.
+	var secret corev1.Secret
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "apns"}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	secret.Data["authkey.p8"] = credtest.APNsAuthKey()
+	if err := k8sClient.Update(ctx, &secret); err != nil {
+		t.Fatal(err)
+	}
+	// Reconcile with the new key in place and see that nothing needs writing.
+	r, rec := directReconciler()
+	if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.writes) != 0 {
+		t.Errorf("a valid key rotation wrote %v", rec.writes)
+	}
+	var after appsv1.Deployment
+	if err := k8sClient.Get(ctx, key, &after); err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion != before.ResourceVersion {
+		t.Error("rotating a key changed the Deployment, which restarts every relay pod")
+	}
+
+	// Autoscaling adds an autoscaler and leaves the replica count to it; removing it
+	// removes the autoscaler.
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{}
+	changeSpec(t, ps, func(s *pushv1alpha1.PushServiceSpec) {
+		s.Autoscaling = &pushv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](3), MaxReplicas: 6}
+	})
+	psvcEventually(t, psTimeout, exists(ctx, key, hpa))
+	if hpa.Spec.MaxReplicas != 6 || *hpa.Spec.MinReplicas != 3 {
+		t.Errorf("autoscaler = %+v", hpa.Spec)
+	}
+	changeSpec(t, ps, func(s *pushv1alpha1.PushServiceSpec) {
+		s.Autoscaling = nil
+		s.Ingress = &pushv1alpha1.IngressSpec{Host: "push.example.com", TLS: pushv1alpha1.IngressTLS{SecretName: "push-cert"}}
+	})
+	psvcEventually(t, psTimeout, gone(ctx, key, &autoscalingv2.HorizontalPodAutoscaler{}))
+	psvcEventually(t, psTimeout, exists(ctx, key, &networkingv1.Ingress{}))
+	changeSpec(t, ps, func(s *pushv1alpha1.PushServiceSpec) { s.Ingress = nil })
+	psvcEventually(t, psTimeout, gone(ctx, key, &networkingv1.Ingress{}))
+	psvcEventually(t, psTimeout, func() error {
+		if got := getPS(t, ps).Status.Endpoint; got != "http://push."+ns+".svc:8066" {
+			return errString("endpoint is still " + got)
+		}
+		return nil
+	})
+}
+
+// gone waits for an object to be deleted.
+func gone(ctx context.Context, key client.ObjectKey, obj client.Object) func() error {
+	return func() error {
+		err := k8sClient.Get(ctx, key, obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return errString(fmt.Sprintf("%T %s still exists", obj, key))
 	}
 }
