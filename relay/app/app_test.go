@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -205,5 +206,98 @@ func TestSendTestRequest(t *testing.T) {
 	}
 	if auth != "Bearer s3cret" || !strings.HasPrefix(agent, "Mattermost-Bot/1.1") {
 		t.Errorf("headers: %q %q", auth, agent)
+	}
+}
+
+// readyz returns /readyz's status and body.
+func readyz(w *relaytest.World) (int, string) {
+	resp, err := http.Get(w.BaseURL() + "/readyz")
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestUnreadyUntilCredentialsLoad(t *testing.T) {
+	w := relaytest.NewWorld(t)
+	// The mounted Secret lacks the key the configuration names.
+	missing := filepath.Join(w.SecretDir, "fcm-later.json")
+	w.Config.Apps[1].FCM.ServiceAccountFile = missing
+	w.Config.Timeouts.ShutdownDelay = config.Duration(50 * time.Millisecond)
+	path := w.Write()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, path, logs) }()
+	defer func() { cancel(); <-done }()
+
+	relaytest.Eventually(t, 20*time.Second, func() bool {
+		code, body := readyz(w)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, relaytest.AndroidPlatform)
+	}, logs.String)
+	if r := postPush(t, w.BaseURL(), push.Notification{Platform: "android_rn-v2", ServerID: "s", DeviceID: "d", Type: push.TypeTest, Badge: -1}); r.Status != push.StatusFail {
+		t.Errorf("push to an app without credentials: %+v", r)
+	}
+
+	// The key appears (the Secret is fixed): the relay becomes ready without a restart.
+	sa, err := fake.NewServiceAccount("relaytest", w.FCM.TokenURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.FCM.TrustServiceAccount(sa)
+	if err := os.WriteFile(missing, sa.JSON, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	relaytest.Eventually(t, 30*time.Second, func() bool { code, _ := readyz(w); return code == http.StatusOK }, logs.String)
+	if r := postPush(t, w.BaseURL(), push.Notification{Platform: "android_rn-v2", ServerID: "s", DeviceID: "d", Type: push.TypeTest, Badge: -1}); r.Status != push.StatusOK {
+		t.Errorf("push after the credentials appeared: %+v", r)
+	}
+}
+
+func TestLegacyConfigDropIn(t *testing.T) {
+	w := relaytest.NewWorld(t)
+	sa := filepath.Join(w.SecretDir, "fcm.json")
+	legacy := fmt.Sprintf(`{
+    "ListenAddress":%q,
+    "ThrottlePerSec":300,
+    "ThrottleMemoryStoreSize":50000,
+    "ThrottleVaryByHeader":"X-Forwarded-For",
+    "EnableMetrics": false,
+    "ApplePushSettings":[{"Type":"apple","ApplePushUseDevelopment":false,"ApplePushCertPrivate":"","ApplePushCertPassword":"","ApplePushTopic":"com.mattermost.Mattermost"}],
+    "AndroidPushSettings":[{"Type":"android_rn","ServiceFileLocation":%q}],
+    "EnableConsoleLog": true,
+    "LogFormat": "plain",
+    "LogLevel": "info"
+}`, w.Config.Listen, sa)
+	path := filepath.Join(w.Dir, "mattermost-push-proxy.json")
+	if err := os.WriteFile(path, []byte(legacy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, path, logs) }()
+	// A legacy file has no shutdown delay: stopping takes the default 5 s.
+	defer func() { cancel(); <-done }()
+
+	relaytest.Eventually(t, 20*time.Second, func() bool { code, _ := readyz(w); return code == http.StatusOK }, logs.String)
+	resp, err := http.Get(w.BaseURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics with EnableMetrics false: HTTP %d", resp.StatusCode)
+	}
+	l := logs.String()
+	for _, want := range []string{"converted a mattermost-push-proxy.json configuration", "ApplePushSettings[0] (apple): no ApplePushCertPrivate or AppleAuthKeyFile set; app skipped"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("logs lack %q:\n%s", want, l)
+		}
+	}
+	if strings.HasPrefix(strings.TrimSpace(l), "{") {
+		t.Errorf("LogFormat plain gave JSON lines:\n%s", l)
 	}
 }
