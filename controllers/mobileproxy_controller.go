@@ -44,6 +44,7 @@ type MobileProxyReconciler struct {
 
 // +kubebuilder:rbac:groups=push.pushops.dev,resources=mobileproxies,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=push.pushops.dev,resources=mobileproxies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=push.pushops.dev,resources=pushservices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get;list;watch
@@ -88,10 +89,11 @@ func (r *MobileProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 // Field indexes on MobileProxy, so a change to a Secret, ConfigMap, Service or Gateway
 // wakes exactly the proxies that use it.
 const (
-	indexTLSSecret = "mobileproxy.tlsSecret"
-	indexCABundle  = "mobileproxy.caBundle"
-	indexService   = "mobileproxy.service"
-	indexGateway   = "mobileproxy.gateway"
+	indexTLSSecret   = "mobileproxy.tlsSecret"
+	indexCABundle    = "mobileproxy.caBundle"
+	indexService     = "mobileproxy.service"
+	indexGateway     = "mobileproxy.gateway"
+	indexPushService = "mobileproxy.pushService"
 )
 
 // Names of the CRDs whose appearance makes the controller look again.
@@ -124,6 +126,7 @@ func (r *MobileProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&networkingv1.Ingress{}).
 		Owns(&corev1.Service{}).
 		Watches(&corev1.Service{}, r.enqueueByIndex(indexService)).
+		Watches(&pushv1alpha1.PushService{}, r.enqueueByIndex(indexPushService)).
 		WatchesMetadata(&corev1.Secret{}, r.enqueueByIndex(indexTLSSecret)).
 		WatchesMetadata(&corev1.ConfigMap{}, r.enqueueByIndex(indexCABundle)).
 		WatchesMetadata(crd, handler.EnqueueRequestsFromMapFunc(r.enqueueAll),
@@ -155,6 +158,12 @@ func (r *MobileProxyReconciler) setupIndexes(ctx context.Context, mgr ctrl.Manag
 				names = append(names, n)
 			}
 			return names
+		},
+		indexPushService: func(mp *pushv1alpha1.MobileProxy) []string {
+			if ref := mp.Spec.PushService; ref != nil {
+				return []string{ref.Name}
+			}
+			return nil
 		},
 		indexGateway: func(mp *pushv1alpha1.MobileProxy) []string {
 			if gw := mp.Spec.Exposure.Gateway; gw != nil {

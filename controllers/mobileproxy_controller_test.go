@@ -150,11 +150,9 @@ func TestMobileProxyIngressConvergesQuietlyAndHeals(t *testing.T) {
 	ns := newNamespace(t)
 	pki := newTestPKI(t, ns)
 	mustCreate(t, chatService(ns, "mattermost", 8065))
-	mustCreate(t, chatService(ns, "push", relayPort))
 	secret := pki.validSecret(ns, "chat-tls", "chat.example.com")
 	mustCreate(t, secret)
 	mp := ingressProxy(ns, "chat", "chat-tls", pki, pushv1alpha1.ProfileNginxInc)
-	mp.Spec.PushService = &pushv1alpha1.LocalRef{Name: "push"}
 	mustCreate(t, mp)
 	key := client.ObjectKeyFromObject(mp)
 
@@ -271,4 +269,43 @@ func TestMobileProxyForAnExternalChatServer(t *testing.T) {
 		touch(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "chat-upstream"}})
 		touch(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pki.bundle}})
 	})
+}
+
+func TestMobileProxyRoutesThePushServiceRelay(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	pki := newTestPKI(t, ns)
+	mustCreate(t, chatService(ns, "mattermost", 8065))
+	mustCreate(t, pki.validSecret(ns, "chat-tls", "chat.example.com"))
+	mp := ingressProxy(ns, "chat", "chat-tls", pki, pushv1alpha1.ProfileGeneric)
+	mp.Spec.PushService = &pushv1alpha1.LocalRef{Name: "push"}
+	mustCreate(t, mp)
+	key := client.ObjectKeyFromObject(mp)
+	mpEventually(t, mpCondition(key, pushv1alpha1.MobileProxyBackendAvailable, metav1.ConditionFalse, pushv1alpha1.ReasonPushServiceNotFound))
+
+	// Without credentials the PushService controller deploys nothing, so the test creates
+	// the relay's Service itself, named and numbered as that controller does.
+	mustCreate(t, &pushv1alpha1.PushService{
+		ObjectMeta: metav1.ObjectMeta{Name: "push", Namespace: ns},
+		Spec: pushv1alpha1.PushServiceSpec{Apps: []pushv1alpha1.PushApp{{Platform: "android_rn", FCM: &pushv1alpha1.FCMApp{
+			ServiceAccountSecretRef: pushv1alpha1.FCMServiceAccountRef{Name: "fcm"},
+		}}}},
+	})
+	mpEventually(t, mpCondition(key, pushv1alpha1.MobileProxyBackendAvailable, metav1.ConditionFalse, pushv1alpha1.ReasonServiceNotFound))
+	mustCreate(t, chatService(ns, "push", relayPort))
+	mpEventually(t, mpCondition(key, pushv1alpha1.MobileProxyBackendAvailable, metav1.ConditionTrue, pushv1alpha1.ReasonServiceFound))
+
+	var ing networkingv1.Ingress
+	if err := k8sClient.Get(ctx, key, &ing); err != nil {
+		t.Fatal(err)
+	}
+	var relayPath *networkingv1.HTTPIngressPath
+	for i, p := range ing.Spec.Rules[0].HTTP.Paths {
+		if p.Path == relayPathPrefix {
+			relayPath = &ing.Spec.Rules[0].HTTP.Paths[i]
+		}
+	}
+	if relayPath == nil || relayPath.Backend.Service.Name != "push" || relayPath.Backend.Service.Port.Number != relayPort {
+		t.Errorf("no %s path to Service push:%d in %+v", relayPathPrefix, relayPort, ing.Spec.Rules[0].HTTP.Paths)
+	}
 }

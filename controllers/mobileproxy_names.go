@@ -11,12 +11,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
+	"github.com/pushops/push-operator/controllers/pushservice"
 )
 
 // Names, paths and defaults every MobileProxy builder shares.
 const (
-	// relayPort is the PushService relay's Service port (controllers/pushservice RelayPort).
-	relayPort = 8066
+	// relayPort is the PushService relay's Service port.
+	relayPort = pushservice.RelayPort
 	// relayPathPrefix is where the push proxy API lives (/api/v1/send_push, /api/v1/ack).
 	relayPathPrefix = "/api/v1"
 
@@ -100,12 +101,14 @@ func chatUpstream(mp *pushv1alpha1.MobileProxy) (proxyUpstream, error) {
 	return proxyUpstream{ServiceName: externalServiceName(mp), Port: int32(port), Scheme: u.Scheme, ExternalHost: u.Hostname()}, nil
 }
 
-// relayServiceName is the PushService's relay Service: it carries the PushService's name.
+// relayServiceName is the Service of the referenced PushService's relay, named as the
+// PushService controller names it; "" without spec.pushService.
 func relayServiceName(mp *pushv1alpha1.MobileProxy) string {
 	if mp.Spec.PushService == nil {
 		return ""
 	}
-	return mp.Spec.PushService.Name
+	ps := &pushv1alpha1.PushService{ObjectMeta: metav1.ObjectMeta{Name: mp.Spec.PushService.Name, Namespace: mp.Namespace}}
+	return pushservice.ServiceName(ps)
 }
 
 // seconds renders a timeout as whole seconds (rounded up), the unit every proxy accepts.

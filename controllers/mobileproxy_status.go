@@ -14,6 +14,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
+	"github.com/pushops/push-operator/controllers/pushservice"
 	"github.com/pushops/push-operator/internal/certcheck"
 )
 
@@ -196,6 +197,9 @@ func (r *MobileProxyReconciler) backendAvailability(ctx context.Context, mp *pus
 		wants = append(wants, want{"chat server", up.ServiceName, up.Port})
 	}
 	if relay := relayServiceName(mp); relay != "" {
+		if c, ok, err := r.relayUsable(ctx, mp); err != nil || !ok {
+			return c, err
+		}
 		wants = append(wants, want{"PushService relay", relay, relayPort})
 	}
 	for _, w := range wants {
@@ -217,6 +221,25 @@ func (r *MobileProxyReconciler) backendAvailability(ctx context.Context, mp *pus
 			fmt.Sprintf("The chat server is outside the cluster at %s, reached through ExternalName Service %q.", mp.Spec.ExternalURL, up.ServiceName)), nil
 	}
 	return proxyCond(t, metav1.ConditionTrue, pushv1alpha1.ReasonServiceFound, fmt.Sprintf("Service %q has port %d.", up.ServiceName, up.Port)), nil
+}
+
+// relayUsable checks that the referenced PushService exists and speaks plain HTTP behind
+// the proxy, which terminates TLS for it.
+func (r *MobileProxyReconciler) relayUsable(ctx context.Context, mp *pushv1alpha1.MobileProxy) (metav1.Condition, bool, error) {
+	const t = pushv1alpha1.MobileProxyBackendAvailable
+	var ps pushv1alpha1.PushService
+	if err := r.Get(ctx, client.ObjectKey{Namespace: mp.Namespace, Name: mp.Spec.PushService.Name}, &ps); err != nil {
+		if apierrors.IsNotFound(err) {
+			return proxyCond(t, metav1.ConditionFalse, pushv1alpha1.ReasonPushServiceNotFound,
+				fmt.Sprintf("PushService %q (spec.pushService) does not exist in namespace %s.", mp.Spec.PushService.Name, mp.Namespace)), false, nil
+		}
+		return metav1.Condition{}, false, fmt.Errorf("reading PushService %s: %w", mp.Spec.PushService.Name, err)
+	}
+	if pushservice.Scheme(&ps) == "https" {
+		return proxyCond(t, metav1.ConditionFalse, pushv1alpha1.ReasonRelayServesTLS,
+			fmt.Sprintf("PushService %q serves TLS itself, but this proxy reaches the relay over plain HTTP: remove its spec.tls (the proxy terminates TLS) or expose it with its own spec.ingress and drop spec.pushService.", ps.Name)), false, nil
+	}
+	return metav1.Condition{}, true, nil
 }
 
 func serviceHasPort(svc *corev1.Service, port int32) bool {

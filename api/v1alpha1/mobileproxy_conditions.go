@@ -40,6 +40,10 @@ const (
 	ReasonServiceNotFound = "ServiceNotFound"
 	// ReasonPortNotFound: the backend Service lacks the port.
 	ReasonPortNotFound = "PortNotFound"
+	// ReasonPushServiceNotFound: spec.pushService names no PushService.
+	ReasonPushServiceNotFound = "PushServiceNotFound"
+	// ReasonRelayServesTLS: the PushService serves TLS itself; the proxy speaks plain HTTP to it.
+	ReasonRelayServesTLS = "RelayServesTLS"
 	// ReasonExternalUpstream: the chat server is outside the cluster (externalURL).
 	ReasonExternalUpstream = "ExternalUpstream"
 
