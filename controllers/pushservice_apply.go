@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -13,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -53,7 +56,8 @@ func (r *PushServiceReconciler) applyChild(ctx context.Context, ps *pushv1alpha1
 	current := r.newObject(u.GroupVersionKind())
 	err = r.Get(ctx, client.ObjectKeyFromObject(obj), current)
 	switch {
-	case err == nil && current.GetAnnotations()[appliedHashAnnotation] == hash && current.GetDeletionTimestamp() == nil:
+	case err == nil && current.GetAnnotations()[appliedHashAnnotation] == hash && current.GetDeletionTimestamp() == nil &&
+		r.applied.unchangedSince(current):
 		return nil
 	case err != nil && !apierrors.IsNotFound(err):
 		return fmt.Errorf("reading %s %q: %w", u.GetKind(), u.GetName(), err)
@@ -67,7 +71,49 @@ func (r *PushServiceReconciler) applyChild(ctx context.Context, ps *pushv1alpha1
 	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), fieldOwner, client.ForceOwnership); err != nil {
 		return fmt.Errorf("applying %s %q: %w", u.GetKind(), u.GetName(), err)
 	}
+	r.applied.record(u) // u now holds the API server's answer
 	return nil
+}
+
+// appliedVersions remembers, per child, the version the operator's last apply produced.
+// A child whose hash annotation matches but whose version moved on was edited by someone
+// else: it is applied again, which puts back the fields the operator owns. Versions are
+// spec generations where the kind has them, so status updates (a Deployment's, every few
+// seconds) do not count as edits; kinds without generations use the resourceVersion.
+// After a restart the map is empty and every child is applied once.
+type appliedVersions struct {
+	mu       sync.Mutex
+	versions map[types.UID]string
+}
+
+func version(o metav1.Object) string {
+	if g := o.GetGeneration(); g > 0 {
+		return "generation " + strconv.FormatInt(g, 10)
+	}
+	return "resourceVersion " + o.GetResourceVersion()
+}
+
+func (a *appliedVersions) record(o metav1.Object) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.versions == nil {
+		a.versions = map[types.UID]string{}
+	}
+	a.versions[o.GetUID()] = version(o)
+}
+
+func (a *appliedVersions) unchangedSince(o metav1.Object) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v, ok := a.versions[o.GetUID()]
+	return ok && v == version(o)
+}
+
+// forget drops a deleted child so the map does not grow with every object ever owned.
+func (a *appliedVersions) forget(uid types.UID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.versions, uid)
 }
 
 // deleteChild removes an optional child that the spec no longer asks for, if ps owns it.
@@ -86,6 +132,7 @@ func (r *PushServiceReconciler) deleteChild(ctx context.Context, ps *pushv1alpha
 	if err := r.Delete(ctx, current, client.Preconditions{UID: ptr.To(current.GetUID())}); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("deleting %s %q that the spec no longer asks for: %w", c.kind.Kind, c.name, err)
 	}
+	r.applied.forget(current.GetUID())
 	return nil
 }
 

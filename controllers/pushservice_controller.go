@@ -51,6 +51,8 @@ type PushServiceReconciler struct {
 	RelayImage string
 	// Now is the clock (tests move it); nil means time.Now.
 	Now func() time.Time
+
+	applied appliedVersions
 }
 
 // Least privilege: children are written with server-side apply (create+patch), never

@@ -162,9 +162,17 @@ func TestPushServiceSteadyStateDriftAndNarrowChanges(t *testing.T) {
 		return out
 	}
 
-	// Steady state: further reconciles write nothing at all.
-	before := versions()
+	// Steady state: further reconciles write nothing at all. The first reconcile of a new
+	// reconciler re-applies each child once (it has not seen their versions yet).
 	r, rec := directReconciler()
+	if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil {
+		t.Fatal(err)
+	}
+	before := versions()
+	if after := versions(); !mapsEqual(before, after) {
+		t.Fatalf("the warm-up reconcile changed objects: %v -> %v", before, after)
+	}
+	rec.writes = nil
 	for i := 0; i < 5; i++ {
 		if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil {
 			t.Fatalf("reconcile %d: %v", i, err)
@@ -191,6 +199,28 @@ func TestPushServiceSteadyStateDriftAndNarrowChanges(t *testing.T) {
 		}
 		return nil
 	})
+
+	// Drift: edits to fields the operator owns are put back.
+	psvcEventually(t, psTimeout, func() error {
+		var d appsv1.Deployment
+		if err := k8sClient.Get(ctx, key, &d); err != nil {
+			return err
+		}
+		d.Spec.Template.Spec.Containers[0].Image = "example.com/someone-elses:latest"
+		return k8sClient.Update(ctx, &d)
+	})
+	psvcEventually(t, psTimeout, func() error {
+		var d appsv1.Deployment
+		if err := k8sClient.Get(ctx, key, &d); err != nil {
+			return err
+		}
+		if img := d.Spec.Template.Spec.Containers[0].Image; img != pushservice.DefaultRelayImage {
+			return errString("the Deployment still runs " + img)
+		}
+		return nil
+	})
+	markRolledOut(t, key)
+	psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionReady, metav1.ConditionTrue, pushv1alpha1.ReasonRelayAvailable))
 
 	// A content policy change touches the config (and so the pods), nothing else.
 	before = versions()

@@ -199,6 +199,14 @@ func TestSecretRotationDoesNotRestartAndOptionalChildrenFollowTheSpec(t *testing
 	psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionCredentialsValid, metav1.ConditionTrue, pushv1alpha1.ReasonCredentialsLoaded))
 	var before appsv1.Deployment
 	psvcEventually(t, psTimeout, exists(ctx, key, &before))
+	r, rec := directReconciler()
+	if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil { // sees the children's versions
+		t.Fatal(err)
+	}
+	if err := k8sClient.Get(ctx, key, &before); err != nil {
+		t.Fatal(err)
+	}
+	rec.writes = nil
 
 	// A rotated key is picked up by the relay from the mounted file: no new pods.
 	var secret corev1.Secret
@@ -210,7 +218,6 @@ func TestSecretRotationDoesNotRestartAndOptionalChildrenFollowTheSpec(t *testing
 		t.Fatal(err)
 	}
 	// Reconcile with the new key in place and see that nothing needs writing.
-	r, rec := directReconciler()
 	if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil {
 		t.Fatal(err)
 	}
