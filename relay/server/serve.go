@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/go-logr/logr"
 )
 
 // shutdownMargin is added to the send deadline when waiting for in-flight sends at shutdown:
@@ -27,6 +31,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// An answer is written after the send, which may take the whole send deadline.
 		WriteTimeout: s.cfg.Timeouts.Send.Std() + shutdownMargin,
 		IdleTimeout:  90 * time.Second,
+		// Connection-level noise (TLS handshakes of port scanners, clients hanging up)
+		// goes to the structured log at debug instead of raw lines on stderr.
+		ErrorLog: log.New(logWriter{s.log.V(1)}, "", 0),
 	}
 	if s.cfg.TLS != nil {
 		tlsCfg, err := newTLSConfig(s.cfg.TLS, s.cfg.CallerAuth.ClientCAFile, s.log)
@@ -79,4 +86,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("shut down cleanly")
 	return nil
+}
+
+// logWriter turns net/http's error log lines into logr lines.
+type logWriter struct{ log logr.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.log.Info("http server", "error", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
