@@ -165,7 +165,7 @@ func (l *load) note(s string) {
 // fails, as a Service's endpoints would.
 func TestSIGTERMDuringLoadAnswersEveryAcceptedPush(t *testing.T) {
 	w := relaytest.NewWorld(t)
-	w.Config.Timeouts.ShutdownDelay = config.Duration(3 * time.Second)
+	w.Config.Timeouts.ShutdownDelay = config.Duration(4 * time.Second)
 	w.APNs.SetLatency(40 * time.Millisecond)
 	w.FCM.SetLatency(40 * time.Millisecond)
 	p := startRelay(t, w)
@@ -183,7 +183,7 @@ func TestSIGTERMDuringLoadAnswersEveryAcceptedPush(t *testing.T) {
 	// Endpoints take a moment to drop a pod that turned unready: requests keep arriving,
 	// and within the shutdown delay they are still served.
 	notReady := l.ok.Load()
-	relaytest.Eventually(t, 2*time.Second, func() bool { return l.ok.Load() >= notReady+100 },
+	relaytest.Eventually(t, 3*time.Second, func() bool { return l.ok.Load() >= notReady+50 },
 		func() string { return fmt.Sprintf("only %d pushes answered while draining", l.ok.Load()-notReady) })
 	close(stop)
 	wg.Wait()
