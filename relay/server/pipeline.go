@@ -194,7 +194,7 @@ func (s *Server) record(o outcome, took time.Duration) {
 	case stageAcked:
 		m.Delivered.WithLabelValues(s.platformLabel(o.ack.Platform), typeLabel(o.ack.Type)).Inc()
 	case stageSent:
-		platform, typ := o.n.Platform, typeLabel(o.n.Type)
+		platform, typ := s.platformLabel(o.n.Platform), typeLabel(o.n.Type)
 		m.Notifications.WithLabelValues(platform, typ).Inc()
 		m.NotificationsByAppVer.WithLabelValues(platform, typ, strconv.Itoa(o.n.AppVersion)).Inc()
 		m.NotificationDuration.WithLabelValues(platform, typ).Observe(o.sendDuration.Seconds())
@@ -262,8 +262,17 @@ func typeLabel(t string) string {
 	return "other"
 }
 
-// platformLabel keeps the platform label of acks bounded to the configured platforms.
+// officialPlatforms are the platform names the published apps register; with a forward
+// upstream they reach the relay without being configured.
+var officialPlatforms = map[string]bool{"apple": true, "apple_rn": true, "android": true, "android_rn": true,
+	"apple_voip_rn": true, "apple_rnbeta": true, "android_rnbeta": true, "apple_voip_rnbeta": true}
+
+// platformLabel keeps the platform label bounded whatever callers send (a forward upstream
+// accepts any platform name): configured and official names, else "other".
 func (s *Server) platformLabel(p string) string {
+	if officialPlatforms[p] {
+		return p
+	}
 	for _, a := range s.cfg.Apps {
 		if a.Platform == p {
 			return p

@@ -322,3 +322,18 @@ func TestProbesAndInfo(t *testing.T) {
 		t.Errorf("metrics disabled: HTTP %d", code)
 	}
 }
+
+func TestMetricLabelsStayBounded(t *testing.T) {
+	h := newHarness(t, testConfig())
+	// A forward upstream accepts any platform: the relay must not mint a label per name.
+	h.router.senders["made_up_42"] = h.android
+	h.router.senders["apple_rnbeta"] = h.android
+	h.do(http.MethodPost, "/api/v1/send_push", `{"platform":"made_up_42","server_id":"s","device_id":"d","type":"weird"}`)
+	h.do(http.MethodPost, "/api/v1/send_push", `{"platform":"apple_rnbeta-v2","server_id":"s","device_id":"d","type":"message"}`)
+	if got := testutil.ToFloat64(h.metrics.Notifications.WithLabelValues("other", "other")); got != 1 {
+		t.Errorf("unknown platform and type: %v", got)
+	}
+	if got := testutil.ToFloat64(h.metrics.Notifications.WithLabelValues("apple_rnbeta", "message")); got != 1 {
+		t.Errorf("official platform: %v", got)
+	}
+}
