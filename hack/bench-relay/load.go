@@ -51,10 +51,35 @@ func (r result) p(q float64) time.Duration {
 	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*q/100))]
 }
 
+// rounds is how many alternating slices a comparison is cut into, so that background
+// load on a shared machine hits the relay and the ceiling alike.
+const rounds = 3
+
+// compare measures a and b under the same load, alternating between them in rounds, and
+// returns each one's merged result over d.
+func compare(conc int, d time.Duration, rate float64, a, b sendFunc) (result, result) {
+	var ra, rb result
+	for range rounds {
+		ra = ra.merge(load(conc, d/rounds, rate, a))
+		rb = rb.merge(load(conc, d/rounds, rate, b))
+	}
+	return ra, rb
+}
+
+func (r result) merge(o result) result {
+	lat := append(r.lat, o.lat...)
+	slices.Sort(lat)
+	first := r.firstErr
+	if first == nil {
+		first = o.firstErr
+	}
+	return result{n: r.n + o.n, elapsed: r.elapsed + o.elapsed, lat: lat, errors: r.errors + o.errors, firstErr: first}
+}
+
 // load runs conc senders for d after a short warm-up. rate > 0 paces the start of sends
 // to that many per second in total (open loop as far as conc allows); 0 sends flat out.
 func load(conc int, d time.Duration, rate float64, send sendFunc) result {
-	warmup := 300 * time.Millisecond
+	warmup := 200 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), warmup+d)
 	defer cancel()
 	measureFrom := time.Now().Add(warmup)

@@ -26,8 +26,9 @@ import (
 
 func main() {
 	relayBin := flag.String("relay", "bin/relay", "relay binary to measure")
-	duration := flag.Duration("duration", 3*time.Second, "measuring time per run (after a short warm-up)")
+	duration := flag.Duration("duration", 3*time.Second, "measuring time per run and side, cut into alternating rounds")
 	concs := flag.String("concurrency", "16,64,256", "concurrent senders per run, comma-separated")
+	latency := flag.Duration("latency", 0, "fake APNs/FCM answer delay (e.g. 20ms for a realistic round trip to Apple or Google)")
 	flag.Parse()
 	var levels []int
 	for _, c := range strings.Split(*concs, ",") {
@@ -38,17 +39,19 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	if err := run(*relayBin, *duration, levels); err != nil {
+	if err := run(*relayBin, *duration, *latency, levels); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-relay:", err)
 		os.Exit(1)
 	}
 }
 
-func run(relayBin string, d time.Duration, levels []int) error {
+func run(relayBin string, d, latency time.Duration, levels []int) error {
 	w, err := newWorld()
 	if err != nil {
 		return err
 	}
+	w.apns.SetLatency(latency)
+	w.fcm.SetLatency(latency)
 	defer w.close()
 	relay, err := startRelay(relayBin, w)
 	if err != nil {
@@ -56,8 +59,11 @@ func run(relayBin string, d time.Duration, levels []int) error {
 	}
 	defer relay.stop()
 
-	fmt.Printf("bench-relay: %s per run, GOMAXPROCS of this machine: %d CPUs shared by the load generator, the fakes and the relay\n\n",
-		d, numCPU())
+	fmt.Printf("bench-relay: %s per run and side in %d alternating rounds, fake answer delay %s; %d CPUs shared by the load generator, the fakes and the relay\n",
+		d, rounds, latency, numCPU())
+	if avg, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average before the run: %s\n\n", strings.Join(strings.Fields(string(avg))[:3], " "))
+	}
 	fmt.Println("| platform | concurrency | relay req/s | relay p50 | relay p99 | ceiling req/s | ceiling p50 | ceiling p99 | ratio | relay RSS | allocs/push | bytes/push |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	peaks := map[string]float64{}
@@ -68,12 +74,11 @@ func run(relayBin string, d time.Duration, levels []int) error {
 			if err != nil {
 				return err
 			}
-			viaRelay := load(c, d, 0, relay.send(platform))
+			viaRelay, ceiling := compare(c, d, 0, relay.send(platform), direct)
 			after, err := relay.memStats()
 			if err != nil {
 				return err
 			}
-			ceiling := load(c, d, 0, direct)
 			if viaRelay.errors > 0 || ceiling.errors > 0 {
 				fmt.Fprintf(os.Stderr, "  %s c=%d: %d relay errors (%v), %d ceiling errors (%v)\n",
 					platform, c, viaRelay.errors, viaRelay.firstErr, ceiling.errors, ceiling.firstErr)
@@ -94,8 +99,7 @@ func run(relayBin string, d time.Duration, levels []int) error {
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, platform := range []string{"apple", "android"} {
 		rate := peaks[platform] / 2
-		viaRelay := load(64, d, rate, relay.send(platform))
-		direct := load(64, d, rate, w.direct(platform))
+		viaRelay, direct := compare(64, d, rate, relay.send(platform), w.direct(platform))
 		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %s |\n", platform, rate,
 			ms(viaRelay.p(50)), ms(viaRelay.p(99)), ms(direct.p(50)), ms(direct.p(99)), ms(viaRelay.p(99)-direct.p(99)))
 	}
