@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -208,10 +209,10 @@ func (s *Server) record(o outcome, took time.Duration) {
 				m.SuccessWithAck.WithLabelValues(platform, typ).Inc()
 			}
 		case push.StatusRemove:
-			m.Removal.WithLabelValues(platform, o.result.Reason).Inc()
+			m.Removal.WithLabelValues(platform, reasonLabel(o.result.Reason)).Inc()
 		default:
 			m.Failure.WithLabelValues(platform, typ).Inc()
-			m.FailureWithReason.WithLabelValues(platform, typ, o.result.Reason).Inc()
+			m.FailureWithReason.WithLabelValues(platform, typ, reasonLabel(o.result.Reason)).Inc()
 		}
 	}
 }
@@ -258,6 +259,18 @@ func typeLabel(t string) string {
 	}
 	if t == "" {
 		return push.TypeMessage
+	}
+	return "other"
+}
+
+// reasonWord is what a reason label may look like: APNs reasons and FCM codes
+// ("BadDeviceToken", "UNREGISTERED"). Free text — an upstream's FAIL message in forward
+// mode, an error with ids in it — would mint a series per message.
+var reasonWord = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,48}$`)
+
+func reasonLabel(r string) string {
+	if reasonWord.MatchString(r) {
+		return r
 	}
 	return "other"
 }

@@ -70,10 +70,10 @@ func TestSendPushAnswers(t *testing.T) {
 			if got := testutil.ToFloat64(m.SuccessWithAck.WithLabelValues("apple_rn", "message")); got != want[push.StatusOK] {
 				t.Errorf("success with ack = %v", got)
 			}
-			if got := testutil.ToFloat64(m.Removal.WithLabelValues("apple_rn", tc.result.Reason)); got != want[push.StatusRemove] {
+			if got := testutil.ToFloat64(m.Removal.WithLabelValues("apple_rn", reasonLabel(tc.result.Reason))); got != want[push.StatusRemove] {
 				t.Errorf("removal = %v", got)
 			}
-			if got := testutil.ToFloat64(m.FailureWithReason.WithLabelValues("apple_rn", "message", tc.wantError)); got != want[push.StatusFail] {
+			if got := testutil.ToFloat64(m.FailureWithReason.WithLabelValues("apple_rn", "message", reasonLabel(tc.wantError))); got != want[push.StatusFail] {
 				t.Errorf("failure with reason = %v", got)
 			}
 			if got := testutil.ToFloat64(m.InFlight); got != 0 {
@@ -335,5 +335,16 @@ func TestMetricLabelsStayBounded(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(h.metrics.Notifications.WithLabelValues("apple_rnbeta", "message")); got != 1 {
 		t.Errorf("official platform: %v", got)
+	}
+}
+
+func TestReasonLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"BadDeviceToken": "BadDeviceToken", "UNREGISTERED": "UNREGISTERED", "SENDER_ID_MISMATCH": "SENDER_ID_MISMATCH",
+		"": "other", "Failed because of missing device Id serverId=abc": "other", "context deadline exceeded": "other",
+	} {
+		if got := reasonLabel(in); got != want {
+			t.Errorf("reasonLabel(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
