@@ -6,8 +6,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
 )
@@ -31,19 +33,31 @@ func (r *MobileProxyReconciler) writeStatus(ctx context.Context, mp *pushv1alpha
 			break
 		}
 	}
+	var changed []metav1.Condition
 	for _, c := range append(parts, ready) {
 		c.ObservedGeneration = mp.Generation
 		old := meta.FindStatusCondition(before.Conditions, c.Type)
 		if old == nil || old.Reason != c.Reason || old.Status != c.Status {
-			r.recordTransition(mp, c)
+			changed = append(changed, c)
 		}
 		meta.SetStatusCondition(&st.Conditions, c)
 	}
 	if equality.Semantic.DeepEqual(before, st) {
 		return nil
 	}
-	if err := r.Status().Update(ctx, mp); err != nil {
+	err := r.Status().Update(ctx, mp)
+	switch {
+	case apierrors.IsConflict(err):
+		// The cache was behind; the newer object's watch event brings this proxy back.
+		ctrl.LoggerFrom(ctx).V(1).Info("status write conflicted, waiting for the newer version")
+		return nil
+	case err != nil:
 		return fmt.Errorf("writing MobileProxy status: %w", err)
+	}
+	// Events only once the status that announces the same change is stored, so a retried
+	// reconcile does not repeat them.
+	for _, c := range changed {
+		r.recordTransition(mp, c)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func (r *MobileProxyReconciler) judgeCertificate(ctx context.Context, mp *pushv1
 
 	roots, err := r.trustedRoots(ctx, mp)
 	if err != nil {
-		return proxyCond(t, metav1.ConditionFalse, "TrustedCABundleInvalid", err.Error()), nil, 0, nil
+		return proxyCond(t, metav1.ConditionFalse, pushv1alpha1.ReasonTrustedCABundleInvalid, err.Error()), nil, 0, nil
 	}
 	now := r.Now()
 	res := certcheck.Judge(certcheck.Input{

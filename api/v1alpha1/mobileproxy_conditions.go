@@ -18,6 +18,8 @@ const (
 	ReasonSecretNotFound = "SecretNotFound"
 	// ReasonCertificatePending: cert-manager has not written the Secret yet.
 	ReasonCertificatePending = "CertificatePending"
+	// ReasonTrustedCABundleInvalid: tls.trustedCABundle is missing or holds no certificate.
+	ReasonTrustedCABundleInvalid = "TrustedCABundleInvalid"
 	// ReasonCertManagerNotInstalled: issuerRef is set but the cert-manager CRDs are missing.
 	ReasonCertManagerNotInstalled = "CertManagerNotInstalled"
 

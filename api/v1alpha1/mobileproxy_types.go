@@ -125,7 +125,9 @@ type MobileProxyTLS struct {
 	// +optional
 	IssuerRef *IssuerRef `json:"issuerRef,omitempty"`
 
-	// minVersion is the lowest TLS version offered: "1.2" (default) or "1.3".
+	// minVersion is the lowest TLS version the proxy must offer: "1.2" (default) or "1.3".
+	// Neither Gateway API nor Ingress has a portable field for it: set it where the Gateway
+	// or Ingress controller takes it (docs/mobileproxy.md lists where, per implementation).
 	// +kubebuilder:validation:Enum="1.2";"1.3"
 	// +kubebuilder:default="1.2"
 	// +optional
