@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -191,6 +192,21 @@ func TestMobileProxyWithAndWithoutOptionalAPIs(t *testing.T) {
 		mpEventually(t, mpCondition(issuedKey, pushv1alpha1.MobileProxyCertificateValid, metav1.ConditionTrue, pushv1alpha1.ReasonCertificateAccepted))
 	})
 
+	t.Run("switching to Gateway API and an existing Secret removes the Ingress and the Certificate", func(t *testing.T) {
+		mp := getProxy(t, issuedKey)
+		mp.Spec.TLS = pushv1alpha1.MobileProxyTLS{SecretName: "issued-tls", TrustedCABundle: &pushv1alpha1.ConfigMapKeyRef{Name: pki.bundle}}
+		mp.Spec.Exposure = pushv1alpha1.MobileProxyExposure{Type: pushv1alpha1.ExposureGateway, Gateway: &pushv1alpha1.GatewayExposure{
+			ParentRef: pushv1alpha1.GatewayParentRef{Name: "public", Namespace: gwNS, SectionName: "https"},
+		}}
+		if err := k8sClient.Update(ctx, mp); err != nil {
+			t.Fatal(err)
+		}
+		mpEventually(t, func() error { return k8sClient.Get(ctx, issuedKey, &gatewayv1.HTTPRoute{}) })
+		mpEventually(t, mpGone(issuedKey, &networkingv1.Ingress{}))
+		mpEventually(t, mpGone(issuedKey, &cmv1.Certificate{}))
+		mpEventually(t, mpCondition(issuedKey, pushv1alpha1.MobileProxyCertificateValid, metav1.ConditionTrue, pushv1alpha1.ReasonCertificateAccepted))
+	})
+
 	t.Run("golden renderings pass the published schemas", func(t *testing.T) {
 		target := newNamespace(t)
 		for name, obj := range map[string]client.Object{
@@ -239,4 +255,18 @@ func servedNow(t *testing.T, gk schema.GroupKind) bool {
 		t.Fatal(err)
 	}
 	return err == nil
+}
+
+// mpGone checks that an object no longer exists (or is being deleted).
+func mpGone(key client.ObjectKey, obj client.Object) func() error {
+	return func() error {
+		err := k8sClient.Get(context.Background(), key, obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err == nil && obj.GetDeletionTimestamp() == nil {
+			return fmt.Errorf("%T %s still exists", obj, key)
+		}
+		return err
+	}
 }

@@ -120,3 +120,15 @@ func poolOf(certs ...*x509.Certificate) *x509.CertPool {
 	}
 	return p
 }
+
+func BenchmarkJudgeValidChain(b *testing.B) {
+	root := certtest.NewRoot("Bench Root")
+	inter := root.NewIntermediate("Bench Intermediate")
+	leaf := inter.Issue([]string{"chat.example.com"}, certtest.Options{})
+	in := certcheck.Input{CertPEM: certtest.Chain(leaf.CertPEM, inter.PEM), KeyPEM: leaf.KeyPEM, Hosts: []string{"chat.example.com"}, Roots: poolOf(root.Cert), Now: time.Now()}
+	for b.Loop() {
+		if certcheck.Judge(in).Verdict != certcheck.Valid {
+			b.Fatal("not valid")
+		}
+	}
+}
