@@ -65,9 +65,12 @@ func TestDebugUntilPutsTheLogLevelBackByItself(t *testing.T) {
 		}
 		return nil
 	})
-	if got := getPS(t, ps).Status.LogLevel; got != pushv1alpha1.LogLevelError {
-		t.Errorf("status.logLevel = %q after debugUntil, want error", got)
-	}
+	psvcEventually(t, psTimeout, func() error {
+		if got := getPS(t, ps).Status.LogLevel; got != pushv1alpha1.LogLevelError {
+			return errString("status.logLevel is still " + string(got))
+		}
+		return nil
+	})
 }
 
 func TestServiceMonitorOnlyWhenPrometheusOperatorIsInstalled(t *testing.T) {
