@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pushops/push-operator/relay/config"
+	"github.com/pushops/push-operator/relay/relaytest"
 )
 
 // serveInBackground starts Serve on a loopback listener and returns its base URL and a
@@ -37,7 +38,7 @@ func serveInBackground(t *testing.T, h *harness, ctx context.Context, scheme str
 
 func TestGracefulShutdownFinishesInFlightSends(t *testing.T) {
 	cfg := testConfig(func(c *config.Config) {
-		c.Timeouts.ShutdownDelay = config.Duration(300 * time.Millisecond)
+		c.Timeouts.ShutdownDelay = config.Duration(time.Second)
 	})
 	h := newHarness(t, cfg)
 	h.apple.release = make(chan struct{})
@@ -60,14 +61,23 @@ func TestGracefulShutdownFinishesInFlightSends(t *testing.T) {
 	stop()            // SIGTERM
 
 	// During the shutdown delay the relay still serves but is not ready.
-	resp, err := http.Get(url + "/readyz")
-	if err != nil {
-		t.Fatalf("readyz during drain: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("readyz during drain: HTTP %d", resp.StatusCode)
-	}
+	relaytest.Eventually(t, 5*time.Second, func() bool {
+		resp, err := http.Get(url + "/readyz")
+		if err != nil {
+			t.Fatalf("readyz during drain: %v", err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable
+	}, func() string { return "readyz still 200 after shutdown began" })
+	// After the delay the relay stops accepting connections but waits for the send.
+	addr := strings.TrimPrefix(url, "http://")
+	relaytest.Eventually(t, 10*time.Second, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}, func() string { return "still accepting connections after the shutdown delay" })
 	select {
 	case err := <-done:
 		t.Fatalf("Serve returned with a send in flight: %v", err)
