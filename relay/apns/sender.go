@@ -20,11 +20,9 @@ type Options struct {
 	// Retry is the retry policy (per-try timeout included).
 	Retry retry.Policy
 	// Proxy overrides the egress proxy (nil: HTTPS_PROXY / NO_PROXY from the environment).
-	Proxy egress.ProxyFunc
-	// Background sends content-available-only pushes with Apple's background push type.
-	Background bool
-	Metrics    *metrics.Metrics
-	Log        logr.Logger
+	Proxy   egress.ProxyFunc
+	Metrics *metrics.Metrics
+	Log     logr.Logger
 }
 
 // Sender delivers one app's pushes to APNs.
@@ -45,7 +43,7 @@ func New(platform string, c *config.APNs, o Options) (*Sender, error) {
 	}
 	s := &Sender{
 		platform: platform,
-		form:     Form{Topic: c.Topic, VoIP: c.VoIP, Background: o.Background},
+		form:     Form{Topic: c.Topic, VoIP: c.VoIP, Background: c.BackgroundPushType},
 		client:   cl,
 		opts:     o,
 	}

@@ -183,3 +183,17 @@ func TestCredentialErrorsSayWhatToFix(t *testing.T) {
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
+
+func TestBackgroundPushTypeOption(t *testing.T) {
+	r := newRig(t)
+	r.app.BackgroundPushType = true
+	s, _ := r.sender(t, 2*time.Second)
+	clear := &push.Notification{Type: push.TypeClear, ServerID: "srv1", DeviceID: "device", Badge: 0, ChannelID: "ch1"}
+	if res := send(t, s, clear); res.Status != push.StatusOK {
+		t.Fatalf("got %+v", res)
+	}
+	got := r.fake.Requests()[0].Header
+	if got.Get("apns-push-type") != "background" || got.Get("apns-priority") != "5" {
+		t.Errorf("clear sent as %q priority %q, want background priority 5", got.Get("apns-push-type"), got.Get("apns-priority"))
+	}
+}

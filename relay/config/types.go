@@ -83,6 +83,10 @@ type APNs struct {
 	Environment APNsEnvironment `json:"environment,omitempty"`
 	// VoIP sends PushKit pushes: topic "<bundle>.voip", push type voip.
 	VoIP bool `json:"voip,omitempty"`
+	// BackgroundPushType sends content-available-only pushes (clear, test) the way Apple
+	// documents them: push type background, priority 5. Off (default): push type alert,
+	// priority 10, as the reference push proxy sends them and the apps expect.
+	BackgroundPushType bool `json:"backgroundPushType,omitempty"`
 
 	// AuthKeyFile is the .p8 signing key (token auth), with its KeyID and TeamID.
 	AuthKeyFile string `json:"authKeyFile,omitempty"`
