@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pushops/push-operator/relay/callerauth"
 	"github.com/pushops/push-operator/relay/config"
 	"github.com/pushops/push-operator/relay/policy"
 	"github.com/pushops/push-operator/relay/push"
@@ -43,6 +44,12 @@ type outcome struct {
 	sendDuration  time.Duration
 }
 
+func refused(rej *callerauth.Rejection) outcome {
+	o := fail(stageAuth, rej.Status, rej.Message)
+	o.authReason = rej.Reason
+	return o
+}
+
 func fail(st stage, httpStatus int, reason string) outcome {
 	return outcome{stage: st, httpStatus: httpStatus, resp: push.Response{Status: push.StatusFail, Error: reason}}
 }
@@ -67,7 +74,7 @@ func (s *Server) ack(w http.ResponseWriter, r *http.Request) {
 // → validate → content ceiling → send.
 func (s *Server) deliver(r *http.Request) outcome {
 	if rej := s.auth.CheckTransport(r); rej != nil {
-		return outcome{stage: stageAuth, httpStatus: rej.Status, authReason: rej.Reason, resp: push.Response{Status: push.StatusFail, Error: rej.Message}}
+		return refused(rej)
 	}
 	body, o, ok := readBody(r)
 	if !ok {
@@ -81,7 +88,7 @@ func (s *Server) deliver(r *http.Request) outcome {
 		return fail(stageBadInput, http.StatusOK, err.Error())
 	}
 	if rej := s.auth.CheckServerID(n.ServerID); rej != nil {
-		return outcome{stage: stageAuth, httpStatus: rej.Status, authReason: rej.Reason, resp: push.Response{Status: push.StatusFail, Error: rej.Message}}
+		return refused(rej)
 	}
 	if !s.allow(r, n) {
 		return s.throttled(r, n)
@@ -126,7 +133,7 @@ func (s *Server) send(ctx context.Context, sender push.Sender, n *push.Notificat
 // acknowledge is the ack pipeline: authenticate → read → decode and validate → record.
 func (s *Server) acknowledge(r *http.Request) outcome {
 	if rej := s.auth.CheckTransport(r); rej != nil {
-		return outcome{stage: stageAuth, httpStatus: rej.Status, authReason: rej.Reason, resp: push.Response{Status: push.StatusFail, Error: rej.Message}}
+		return refused(rej)
 	}
 	body, o, ok := readBody(r)
 	if !ok {
