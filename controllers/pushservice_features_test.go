@@ -91,7 +91,9 @@ func TestServiceMonitorOnlyWhenPrometheusOperatorIsInstalled(t *testing.T) {
 		}
 		psvcEventually(t, psTimeout, exists(ctx, key, &appsv1.Deployment{}))
 		psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionDegraded, metav1.ConditionFalse, pushv1alpha1.ReasonAsExpected))
-		crd := filepath.Join(testenv.RepoRoot(), "controllers", "testdata", "pushservice", "monitoring.coreos.com_servicemonitors.yaml")
+		// The Prometheus Operator's own CRD (v0.85.0, copied for the install tests), so its
+		// schema judges the ServiceMonitor the operator builds.
+		crd := filepath.Join(testenv.RepoRoot(), "test", "install", "testdata", "crds", "monitoring.coreos.com_servicemonitors.yaml")
 		if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{crd}, ErrorIfPathMissing: true}); err != nil {
 			t.Fatalf("installing the ServiceMonitor CRD: %v", err)
 		}
@@ -103,6 +105,18 @@ func TestServiceMonitorOnlyWhenPrometheusOperatorIsInstalled(t *testing.T) {
 	psvcEventually(t, psTimeout, exists(ctx, key, sm))
 	if sm.GetLabels()["release"] != "prometheus" || !metav1.IsControlledBy(sm, getPS(t, ps)) {
 		t.Errorf("ServiceMonitor labels %v, owners %v", sm.GetLabels(), sm.GetOwnerReferences())
+	}
+	// Fields the schema does not know would have been pruned silently: read them back.
+	endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	if len(endpoints) != 1 {
+		t.Fatalf("ServiceMonitor endpoints = %v", endpoints)
+	}
+	ep := endpoints[0].(map[string]any)
+	if ep["port"] != "http" || ep["path"] != "/metrics" || ep["scheme"] != "http" {
+		t.Errorf("ServiceMonitor endpoint = %v", ep)
+	}
+	if sel, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels"); sel["app.kubernetes.io/instance"] != "push" {
+		t.Errorf("ServiceMonitor selector = %v", sel)
 	}
 
 	changeSpec(t, ps, func(s *pushv1alpha1.PushServiceSpec) { s.Metrics = nil })
