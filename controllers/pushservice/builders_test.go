@@ -342,3 +342,20 @@ func TestRelayAcceptsTheRenderedConfig(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkDesiredObjects is the pure part of one reconcile: render the config and build
+// every child.
+func BenchmarkDesiredObjects(b *testing.B) {
+	ps := directPS()
+	ps.Spec.Ingress = &pushv1alpha1.IngressSpec{Host: "push.example.com", TLS: pushv1alpha1.IngressTLS{SecretName: "t"}}
+	now := time.Now()
+	for b.Loop() {
+		data, hash, err := RenderConfig(RelayConfig(ps, now))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = ConfigMap(ps, data)
+		_ = Deployment(ps, DefaultRelayImage, hash)
+		_, _, _, _ = Service(ps), Ingress(ps), PodDisruptionBudget(ps), NetworkPolicy(ps)
+	}
+}
