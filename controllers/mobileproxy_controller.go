@@ -44,6 +44,7 @@ type MobileProxyReconciler struct {
 
 // +kubebuilder:rbac:groups=push.pushops.dev,resources=mobileproxies,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=push.pushops.dev,resources=mobileproxies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=push.pushops.dev,resources=mobileproxies/finalizers,verbs=update
 // +kubebuilder:rbac:groups=push.pushops.dev,resources=pushservices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
