@@ -136,9 +136,25 @@ func (r *PushServiceReconciler) deleteChild(ctx context.Context, ps *pushv1alpha
 	return nil
 }
 
-// newObject is an empty object of kind gvk: typed when the scheme knows the kind, so reads
-// come from the manager's cache of owned objects; unstructured otherwise (ServiceMonitor).
+// metadataOnly are the child kinds the controller watches and caches by metadata only: it
+// never needs their contents (the applied-hash annotation says what they hold), and
+// ConfigMaps in particular exist in every namespace of a cluster.
+var metadataOnly = map[schema.GroupKind]bool{
+	{Group: "", Kind: "ConfigMap"}:                          true,
+	{Group: "networking.k8s.io", Kind: "NetworkPolicy"}:     true,
+	{Group: "policy", Kind: "PodDisruptionBudget"}:          true,
+	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}: true,
+}
+
+// newObject is an empty object of kind gvk to read a child into: metadata only for the
+// kinds above, typed when the scheme knows the kind (reads come from the manager's cache),
+// unstructured otherwise (ServiceMonitor, read from the API server).
 func (r *PushServiceReconciler) newObject(gvk schema.GroupVersionKind) client.Object {
+	if metadataOnly[gvk.GroupKind()] {
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(gvk)
+		return m
+	}
 	if o, err := r.Scheme.New(gvk); err == nil {
 		if obj, ok := o.(client.Object); ok {
 			return obj

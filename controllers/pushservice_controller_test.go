@@ -219,6 +219,24 @@ func TestPushServiceSteadyStateDriftAndNarrowChanges(t *testing.T) {
 		}
 		return nil
 	})
+	psvcEventually(t, psTimeout, func() error {
+		var cm corev1.ConfigMap
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "push-config"}, &cm); err != nil {
+			return err
+		}
+		cm.Data["relay.yaml"] = "listen: :9999\n"
+		return k8sClient.Update(ctx, &cm)
+	})
+	psvcEventually(t, psTimeout, func() error {
+		var cm corev1.ConfigMap
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "push-config"}, &cm); err != nil {
+			return err
+		}
+		if !strings.Contains(cm.Data["relay.yaml"], "listen: :8066") {
+			return errString("the edited relay.yaml was not put back")
+		}
+		return nil
+	})
 	markRolledOut(t, key)
 	psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionReady, metav1.ConditionTrue, pushv1alpha1.ReasonRelayAvailable))
 
