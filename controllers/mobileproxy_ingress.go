@@ -97,7 +97,9 @@ func profileAnnotations(mp *pushv1alpha1.MobileProxy, profile pushv1alpha1.Ingre
 		a["nginx.org/proxy-send-timeout"] = fmt.Sprintf("%ds", sendTimeout(mp))
 		a["nginx.org/websocket-services"] = up.ServiceName
 		a["nginx.org/keepalive"] = "32"
+		// The legacy key and its nginx.org successor (NIC 5.x), so either version redirects.
 		a["ingress.kubernetes.io/ssl-redirect"] = "true"
+		a["nginx.org/ssl-redirect"] = "true"
 		a["nginx.org/hsts"] = fmt.Sprint(hstsOn)
 		if hstsOn {
 			a["nginx.org/hsts-max-age"] = fmt.Sprint(hstsMaxAge(hsts))

@@ -88,6 +88,7 @@ func TestInvalidMobileProxiesAreRejected(t *testing.T) {
 		{"ingress with gateway settings", []func(map[string]any){set("exposure.type", "ingress")}, "exposure.gateway is only used with exposure.type gateway"},
 		{"unknown ingress profile", []func(map[string]any){set("exposure", map[string]any{"type": "ingress", "ingress": map[string]any{"profile": "ingress-nginx"}})}, `Unsupported value: "ingress-nginx"`},
 		{"redirect on the HTTPS listener", []func(map[string]any){set("exposure.gateway.parentRef.sectionName", "https"), set("exposure.gateway.redirectSectionName", "https")}, "redirectSectionName must name the plain-HTTP listener"},
+		{"redirect without naming the HTTPS listener", []func(map[string]any){set("exposure.gateway.redirectSectionName", "http")}, "parentRef.sectionName must name the HTTPS listener"},
 		{"zero body size", []func(map[string]any){set("maxBodySize", "0")}, "maxBodySize must be between"},
 		{"timeout of a week", []func(map[string]any){set("timeouts.read", "168h")}, "must be between 1s and 24h"},
 		{"backend port out of range", []func(map[string]any){set("backend.port", 70000)}, "spec.backend.port"},

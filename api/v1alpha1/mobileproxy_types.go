@@ -214,6 +214,7 @@ type MobileProxyExposure struct {
 
 // GatewayExposure attaches the routes to a user's Gateway.
 // +kubebuilder:validation:XValidation:rule="!has(self.redirectSectionName) || !has(self.parentRef.sectionName) || self.redirectSectionName != self.parentRef.sectionName",message="redirectSectionName must name the plain-HTTP listener, not the HTTPS listener in parentRef.sectionName"
+// +kubebuilder:validation:XValidation:rule="!has(self.redirectSectionName) || has(self.parentRef.sectionName)",message="with redirectSectionName set, parentRef.sectionName must name the HTTPS listener, or the chat route would also be served on the plain-HTTP listener"
 type GatewayExposure struct {
 	// parentRef is the Gateway (and its HTTPS listener) the HTTPRoute attaches to.
 	// +required
