@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -163,6 +164,26 @@ func TestNginxSize(t *testing.T) {
 	for in, want := range map[int64]string{50 << 20: "50m", 1 << 30: "1g", 1536: "1536", 2048: "2k", 1000: "1000"} {
 		if got := nginxSize(in); got != want {
 			t.Errorf("nginxSize(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCertificateIsJudgedAgainWhenTimeAloneChangesTheVerdict(t *testing.T) {
+	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	cases := []struct {
+		notAfter time.Duration
+		want     time.Duration
+	}{
+		{notAfter: 90 * day, want: day},                               // far from both: daily
+		{notAfter: 30*day + time.Hour, want: time.Hour + time.Second}, // warning starts in an hour
+		{notAfter: 10 * day, want: day},                               // already warned, expiry far
+		{notAfter: 2 * time.Hour, want: 2*time.Hour + time.Second},    // expires soon
+		{notAfter: -time.Hour, want: day},                             // already expired
+	}
+	for _, tc := range cases {
+		if got := nextChange(now, now.Add(tc.notAfter)); got != tc.want {
+			t.Errorf("notAfter in %v: recheck after %v, want %v", tc.notAfter, got, tc.want)
 		}
 	}
 }
