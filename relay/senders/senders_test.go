@@ -260,3 +260,49 @@ func TestABrokenUpdateKeepsTheWorkingClient(t *testing.T) {
 		t.Errorf("sent with %q, want the previous certificate", reqs[len(reqs)-1].ClientCN)
 	}
 }
+
+// TestReloadsOnFileEventsAlone: with polling practically off, the directory watch alone
+// notices a Kubernetes-style Secret update.
+func TestReloadsOnFileEventsAlone(t *testing.T) {
+	e := newEnv(t)
+	s := senders.New(e.cfg, e.m, logr.Discard(), senders.WithPollInterval(time.Hour))
+	t.Cleanup(s.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Run(ctx) }()
+	// Run sets its watches asynchronously; rewrite until the watch has seen one.
+	const renewed = "Apple Push Services: com.example.chat (renewed by event)"
+	deadline := time.Now().Add(10 * time.Second)
+	for testutil.ToFloat64(e.m.CredentialReloads.WithLabelValues("apple_rn", "ok")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no reload after file events")
+		}
+		e.writeAPNsCert(t, renewed, 48*time.Hour)
+		time.Sleep(300 * time.Millisecond)
+	}
+	if res := send(t, s, "apple_rn", "device"); res.Status != push.StatusOK {
+		t.Fatalf("got %+v", res)
+	}
+	if reqs := e.apns.Requests(); reqs[len(reqs)-1].ClientCN != renewed {
+		t.Errorf("sent with %q after the event-driven reload", reqs[len(reqs)-1].ClientCN)
+	}
+}
+
+func TestPerAppForward(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Apps = append(e.cfg.Apps, config.App{Platform: "apple_rnbeta", Kind: config.AppKindForward,
+		Forward: &config.Forward{UpstreamURL: "https://push.example.com"}})
+	e.cfg.Apps = append(e.cfg.Apps, config.App{Platform: "broken", Kind: config.AppKindForward,
+		Forward: &config.Forward{UpstreamURL: "push.example.com"}})
+	s := e.set(t)
+	if _, ok := s.Lookup("apple_rnbeta"); !ok {
+		t.Error("no sender for a forward app")
+	}
+	err := s.Ready()
+	if err == nil || !strings.Contains(err.Error(), "broken") || strings.Contains(err.Error(), "apple_rnbeta") {
+		t.Errorf("Ready() = %v, want only the app with the unusable upstream URL named", err)
+	}
+	if got := s.Platforms(); strings.Join(got, ",") != "android_rn,apple_rn,apple_rnbeta,broken" {
+		t.Errorf("Platforms() = %v", got)
+	}
+}
