@@ -212,11 +212,7 @@ func TestMobileProxyIngressConvergesQuietlyAndHeals(t *testing.T) {
 	})
 
 	t.Run("a spec change is applied", func(t *testing.T) {
-		got := getProxy(t, key)
-		got.Spec.MaxBodySize = "100Mi"
-		if err := k8sClient.Update(ctx, got); err != nil {
-			t.Fatal(err)
-		}
+		updateProxy(t, key, func(mp *pushv1alpha1.MobileProxy) { mp.Spec.MaxBodySize = "100Mi" })
 		mpEventually(t, func() error {
 			var again networkingv1.Ingress
 			if err := k8sClient.Get(ctx, key, &again); err != nil {

@@ -193,14 +193,12 @@ func TestMobileProxyWithAndWithoutOptionalAPIs(t *testing.T) {
 	})
 
 	t.Run("switching to Gateway API and an existing Secret removes the Ingress and the Certificate", func(t *testing.T) {
-		mp := getProxy(t, issuedKey)
-		mp.Spec.TLS = pushv1alpha1.MobileProxyTLS{SecretName: "issued-tls", TrustedCABundle: &pushv1alpha1.ConfigMapKeyRef{Name: pki.bundle}}
-		mp.Spec.Exposure = pushv1alpha1.MobileProxyExposure{Type: pushv1alpha1.ExposureGateway, Gateway: &pushv1alpha1.GatewayExposure{
-			ParentRef: pushv1alpha1.GatewayParentRef{Name: "public", Namespace: gwNS, SectionName: "https"},
-		}}
-		if err := k8sClient.Update(ctx, mp); err != nil {
-			t.Fatal(err)
-		}
+		updateProxy(t, issuedKey, func(mp *pushv1alpha1.MobileProxy) {
+			mp.Spec.TLS = pushv1alpha1.MobileProxyTLS{SecretName: "issued-tls", TrustedCABundle: &pushv1alpha1.ConfigMapKeyRef{Name: pki.bundle}}
+			mp.Spec.Exposure = pushv1alpha1.MobileProxyExposure{Type: pushv1alpha1.ExposureGateway, Gateway: &pushv1alpha1.GatewayExposure{
+				ParentRef: pushv1alpha1.GatewayParentRef{Name: "public", Namespace: gwNS, SectionName: "https"},
+			}}
+		})
 		mpEventually(t, func() error { return k8sClient.Get(ctx, issuedKey, &gatewayv1.HTTPRoute{}) })
 		mpEventually(t, mpGone(issuedKey, &networkingv1.Ingress{}))
 		mpEventually(t, mpGone(issuedKey, &cmv1.Certificate{}))

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -58,6 +59,23 @@ func getProxy(t *testing.T, key client.ObjectKey) *pushv1alpha1.MobileProxy {
 		t.Fatal(err)
 	}
 	return &mp
+}
+
+// updateProxy changes a MobileProxy's spec, retrying when the controller's status write got
+// in between the read and the update.
+func updateProxy(t *testing.T, key client.ObjectKey, change func(*pushv1alpha1.MobileProxy)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var mp pushv1alpha1.MobileProxy
+		if err := k8sClient.Get(context.Background(), key, &mp); err != nil {
+			return err
+		}
+		change(&mp)
+		return k8sClient.Update(context.Background(), &mp)
+	})
+	if err != nil {
+		t.Fatalf("updating MobileProxy %s: %v", key, err)
+	}
 }
 
 func mustCreate(t *testing.T, obj client.Object) {
