@@ -39,28 +39,49 @@ type child struct {
 	desired client.Object
 }
 
+// What applyChild did, for the event a person sees.
+const (
+	applySkipped  = ""
+	applyCreated  = "created"
+	applyUpdated  = "updated"
+	applyRestored = "restored"  // someone else had edited or deleted it
+	applyRefresh  = "refreshed" // first look after an operator restart; nothing to report
+)
+
 // applyChild server-side applies a desired child owned by ps, unless the object in the
-// cluster already carries the hash of exactly this desired state.
-func (r *PushServiceReconciler) applyChild(ctx context.Context, ps *pushv1alpha1.PushService, obj client.Object) error {
+// cluster already carries the hash of exactly this desired state and nobody edited it.
+func (r *PushServiceReconciler) applyChild(ctx context.Context, ps *pushv1alpha1.PushService, obj client.Object) (string, error) {
 	if err := controllerutil.SetControllerReference(ps, obj, r.Scheme); err != nil {
-		return fmt.Errorf("owning %s %q: %w", kindOf(obj), obj.GetName(), err)
+		return "", fmt.Errorf("owning %s %q: %w", kindOf(obj), obj.GetName(), err)
 	}
 	u, err := toUnstructured(obj)
 	if err != nil {
-		return err
+		return "", err
 	}
 	hash, err := hashObject(u)
 	if err != nil {
-		return err
+		return "", err
 	}
 	current := r.newObject(u.GroupVersionKind())
 	err = r.Get(ctx, client.ObjectKeyFromObject(obj), current)
+	var action string
 	switch {
-	case err == nil && current.GetAnnotations()[appliedHashAnnotation] == hash && current.GetDeletionTimestamp() == nil &&
-		r.applied.unchangedSince(current):
-		return nil
-	case err != nil && !apierrors.IsNotFound(err):
-		return fmt.Errorf("reading %s %q: %w", u.GetKind(), u.GetName(), err)
+	case apierrors.IsNotFound(err):
+		action = applyCreated
+	case err != nil:
+		return "", fmt.Errorf("reading %s %q: %w", u.GetKind(), u.GetName(), err)
+	case current.GetAnnotations()[appliedHashAnnotation] != hash || current.GetDeletionTimestamp() != nil:
+		action = applyUpdated
+	default:
+		seen, unchanged := r.applied.check(current)
+		switch {
+		case unchanged:
+			return applySkipped, nil
+		case seen:
+			action = applyRestored
+		default:
+			action = applyRefresh
+		}
 	}
 	annotations := u.GetAnnotations()
 	if annotations == nil {
@@ -69,10 +90,10 @@ func (r *PushServiceReconciler) applyChild(ctx context.Context, ps *pushv1alpha1
 	annotations[appliedHashAnnotation] = hash
 	u.SetAnnotations(annotations)
 	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), fieldOwner, client.ForceOwnership); err != nil {
-		return fmt.Errorf("applying %s %q: %w", u.GetKind(), u.GetName(), err)
+		return "", fmt.Errorf("applying %s %q: %w", u.GetKind(), u.GetName(), err)
 	}
 	r.applied.record(u) // u now holds the API server's answer
-	return nil
+	return action, nil
 }
 
 // appliedVersions remembers, per child, the version the operator's last apply produced.
@@ -102,11 +123,13 @@ func (a *appliedVersions) record(o metav1.Object) {
 	a.versions[o.GetUID()] = version(o)
 }
 
-func (a *appliedVersions) unchangedSince(o metav1.Object) bool {
+// check says whether the operator has applied o before (in this process) and whether o
+// is still at the version that apply produced.
+func (a *appliedVersions) check(o metav1.Object) (seen, unchanged bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	v, ok := a.versions[o.GetUID()]
-	return ok && v == version(o)
+	return ok, ok && v == version(o)
 }
 
 // forget drops a deleted child so the map does not grow with every object ever owned.
@@ -117,23 +140,23 @@ func (a *appliedVersions) forget(uid types.UID) {
 }
 
 // deleteChild removes an optional child that the spec no longer asks for, if ps owns it.
-func (r *PushServiceReconciler) deleteChild(ctx context.Context, ps *pushv1alpha1.PushService, c child) error {
+func (r *PushServiceReconciler) deleteChild(ctx context.Context, ps *pushv1alpha1.PushService, c child) (string, error) {
 	current := r.newObject(c.kind)
 	err := r.Get(ctx, client.ObjectKey{Namespace: ps.Namespace, Name: c.name}, current)
 	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
-		return nil
+		return applySkipped, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading %s %q: %w", c.kind.Kind, c.name, err)
+		return "", fmt.Errorf("reading %s %q: %w", c.kind.Kind, c.name, err)
 	}
 	if !metav1.IsControlledBy(current, ps) || current.GetDeletionTimestamp() != nil {
-		return nil
+		return applySkipped, nil
 	}
 	if err := r.Delete(ctx, current, client.Preconditions{UID: ptr.To(current.GetUID())}); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("deleting %s %q that the spec no longer asks for: %w", c.kind.Kind, c.name, err)
+		return "", fmt.Errorf("deleting %s %q that the spec no longer asks for: %w", c.kind.Kind, c.name, err)
 	}
 	r.applied.forget(current.GetUID())
-	return nil
+	return "deleted", nil
 }
 
 // metadataOnly are the child kinds the controller watches and caches by metadata only: it

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -138,15 +139,33 @@ func (r *PushServiceReconciler) applyChildren(ctx context.Context, ps *pushv1alp
 	if r.serviceMonitorsInstalled() {
 		children = append(children, child{kind: pushservice.ServiceMonitorGVK, desired: optional(pushservice.ServiceMonitor(ps))})
 	}
+	// One event per kind of action: events of the same reason about the same object are
+	// merged into a series, so a reason must say what happened on its own.
+	done := map[string][]string{}
+	var order []string
 	for _, c := range children {
+		action := applySkipped
 		if c.desired != nil {
-			err = r.applyChild(ctx, ps, c.desired)
+			action, err = r.applyChild(ctx, ps, c.desired)
+			c.kind, c.name = c.desired.GetObjectKind().GroupVersionKind(), c.desired.GetName()
 		} else {
 			c.name = ps.Name
-			err = r.deleteChild(ctx, ps, c)
+			action, err = r.deleteChild(ctx, ps, c)
 		}
 		if err != nil {
 			return err
+		}
+		if action != applySkipped && action != applyRefresh {
+			if _, ok := done[action]; !ok {
+				order = append(order, action)
+			}
+			done[action] = append(done[action], c.kind.Kind+" "+c.name)
+		}
+	}
+	for _, action := range order {
+		if r.Recorder != nil {
+			reason := strings.ToUpper(action[:1]) + action[1:] // Created, Updated, Restored, Deleted
+			r.Recorder.Eventf(ps, nil, corev1.EventTypeNormal, reason, "Apply", "%s %s", action, strings.Join(done[action], ", "))
 		}
 	}
 	return nil

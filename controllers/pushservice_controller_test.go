@@ -97,6 +97,8 @@ func TestPushServiceCreatesItsRelay(t *testing.T) {
 		t.Errorf("credential summary = %+v", got.Status.Credentials)
 	}
 
+	waitForEvent(t, ns, "Created", "created ConfigMap push-config, Deployment push, Service push, Ingress push")
+
 	markRolledOut(t, key)
 	psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionReady, metav1.ConditionTrue, pushv1alpha1.ReasonRelayAvailable))
 	psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionProgressing, metav1.ConditionFalse, pushv1alpha1.ReasonRolloutComplete))
@@ -219,6 +221,7 @@ func TestPushServiceSteadyStateDriftAndNarrowChanges(t *testing.T) {
 		}
 		return nil
 	})
+	waitForEvent(t, ns, "Restored", "restored Deployment push")
 	psvcEventually(t, psTimeout, func() error {
 		var cm corev1.ConfigMap
 		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "push-config"}, &cm); err != nil {
