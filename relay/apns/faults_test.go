@@ -39,6 +39,8 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "503 twice, then delivered", rule: fake.Rule{Reason: "ServiceUnavailable", Times: 2}, status: push.StatusOK, tries: 3},
 		{name: "stream reset", rule: fake.Rule{Reset: true}, status: push.StatusFail, reason: "transport error", tries: 3},
 		{name: "reset once, then delivered", rule: fake.Rule{Reset: true, Times: 1}, status: push.StatusOK, tries: 2},
+		{name: "connection dropped", rule: fake.Rule{Drop: true}, status: push.StatusFail, reason: "transport error", tries: 3},
+		{name: "connection dropped once, then delivered", rule: fake.Rule{Drop: true, Times: 1}, status: push.StatusOK, tries: 2},
 		{name: "no answer within the per-try timeout", rule: fake.Rule{Hang: true}, status: push.StatusFail, reason: "timeout", tries: 3},
 	}
 	r := newRig(t)

@@ -62,6 +62,9 @@ func Transport(o Options) (*http.Transport, error) {
 		MaxConnsPerHost:       o.MaxConnsPerHost,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// Long-lived HTTP/2 connections to APNs and FCM can die silently (NAT or firewall
+		// idle timeouts); a ping after 15 s of silence finds out before a push waits on one.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: 15 * time.Second, PingTimeout: 15 * time.Second},
 	}, nil
 }
 

@@ -146,11 +146,12 @@ func (f *FCM) send(w http.ResponseWriter, r *http.Request) {
 
 	rule := f.rules.match(rec.Token)
 	rule.Latency += latency
-	if rule.Hang || rule.Reset {
+	early := rule.Hang || rule.Reset || rule.Drop
+	if early {
 		f.record(rec) // now: the client may give up before the handler returns
 	}
 	if !behave(w, r, rule, f.srv.done) {
-		if !rule.Hang {
+		if !early {
 			f.record(rec) // the client left during the latency
 		}
 		return

@@ -30,6 +30,8 @@ type Rule struct {
 	Reset bool
 	// Hang holds the request until the client gives up (or the fake closes).
 	Hang bool
+	// Drop closes the TCP connection under the request: every stream on it fails.
+	Drop bool
 }
 
 // rules is a concurrency-safe, ordered rule list.
@@ -90,12 +92,21 @@ func behave(w http.ResponseWriter, r *http.Request, rule Rule, done <-chan struc
 		}
 		return false
 	}
+	if rule.Drop {
+		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+			c.Close()
+			return false
+		}
+	}
 	if rule.Reset {
 		// Aborting the handler resets the HTTP/2 stream (or closes an HTTP/1 connection).
 		panic(http.ErrAbortHandler)
 	}
 	return true
 }
+
+// connKey finds a request's connection in its context.
+type connKey struct{}
 
 // tlsServer is a loopback HTTPS server speaking HTTP/2 and HTTP/1.1.
 type tlsServer struct {
@@ -126,6 +137,10 @@ func startTLS(addr string, cert tls.Certificate, h http.Handler) (*tlsServer, er
 				// APNs certificate auth: ask for a client certificate, verify nothing (the
 				// fake records who it was; token-auth clients send none).
 				ClientAuth: tls.RequestClientCert,
+			},
+			// Handlers reach their connection to drop it (Rule.Drop).
+			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+				return context.WithValue(ctx, connKey{}, c)
 			},
 			// TLS handshake noise (clients that hang up) is not news in a fake.
 			ErrorLog: log.New(io.Discard, "", 0),

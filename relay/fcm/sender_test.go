@@ -146,6 +146,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "UNAVAILABLE once (the SDK retries)", rule: fake.Rule{Reason: "UNAVAILABLE", Times: 1}, status: push.StatusOK, tries: 1, requests: 2},
 		{name: "UNAVAILABLE three times", rule: fake.Rule{Reason: "UNAVAILABLE", Times: 3}, status: push.StatusOK, tries: 2, requests: 4},
 		{name: "connection reset once (the SDK retries)", rule: fake.Rule{Reset: true, Times: 1}, status: push.StatusOK, tries: 1, requests: 2},
+		{name: "connection dropped once (the SDK retries)", rule: fake.Rule{Drop: true, Times: 1}, status: push.StatusOK, tries: 1, requests: 2},
 		{name: "no answer within the per-try timeout", rule: fake.Rule{Hang: true}, status: push.StatusFail, reason: "timeout", tries: 3, requests: 3},
 	}
 	r := newRig(t)
