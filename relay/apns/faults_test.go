@@ -44,7 +44,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "no answer within the per-try timeout", rule: fake.Rule{Hang: true}, status: push.StatusFail, reason: "timeout", tries: 3},
 	}
 	r := newRig(t)
-	s, m := r.sender(t, 300*time.Millisecond)
+	s, m := r.sender(t, time.Second) // generous: a slow CI machine must not turn a delivery into a timeout
 	// One delivery first: it confirms the environment, so BadDeviceToken means a dead token.
 	if res := send(t, s, message("warmup")); res.Status != push.StatusOK {
 		t.Fatalf("warm-up: %+v", res)

@@ -150,7 +150,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "no answer within the per-try timeout", rule: fake.Rule{Hang: true}, status: push.StatusFail, reason: "timeout", tries: 3, requests: 3},
 	}
 	r := newRig(t)
-	s, m := r.sender(t, 500*time.Millisecond)
+	s, m := r.sender(t, time.Second) // generous: a slow CI machine must not turn a delivery into a timeout
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			token := fmt.Sprintf("case%02d-", i)
