@@ -2,6 +2,8 @@ package senders_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -304,5 +306,36 @@ func TestPerAppForward(t *testing.T) {
 	}
 	if got := s.Platforms(); strings.Join(got, ",") != "android_rn,apple_rn,apple_rnbeta,broken" {
 		t.Errorf("Platforms() = %v", got)
+	}
+}
+
+// TestEveryOutboundCallUsesTheEgressProxy: APNs, FCM and FCM's OAuth token fetch all go
+// through the configured proxy (HTTPS_PROXY in production).
+func TestEveryOutboundCallUsesTheEgressProxy(t *testing.T) {
+	e := newEnv(t)
+	proxy, err := fake.NewProxy()
+	check(t, err)
+	t.Cleanup(proxy.Close)
+	var used atomic.Int64
+	s := senders.New(e.cfg, e.m, logr.Discard(), senders.WithProxy(func(r *http.Request) (*url.URL, error) {
+		used.Add(1)
+		return proxy.URL(), nil
+	}))
+	t.Cleanup(s.Close)
+	for _, p := range []string{"apple_rn", "android_rn"} {
+		if res := send(t, s, p, "device"); res.Status != push.StatusOK {
+			t.Fatalf("%s through the proxy: %+v", p, res)
+		}
+	}
+	tunnels := strings.Join(proxy.Targets(), " ")
+	apnsHost := strings.TrimPrefix(e.apns.URL(), "https://")
+	fcmHost := strings.TrimPrefix(strings.TrimSuffix(e.fcm.URL(), "/v1"), "https://")
+	// The token endpoint and the API share the fake's host: the token fetch opened the
+	// tunnelled connection and the send reused it.
+	if !strings.Contains(tunnels, apnsHost) || !strings.Contains(tunnels, fcmHost) || e.fcm.TokensIssued() != 1 {
+		t.Errorf("proxy tunnelled to %q; want APNs %s and FCM %s", tunnels, apnsHost, fcmHost)
+	}
+	if used.Load() == 0 {
+		t.Error("the proxy function was never asked")
 	}
 }
