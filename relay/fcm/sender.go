@@ -2,7 +2,9 @@ package fcm
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -112,10 +114,29 @@ func readServiceAccount(file string) (*serviceAccount, error) {
 	case sa.ProjectID == "" || sa.ClientEmail == "" || sa.PrivateKey == "":
 		return nil, fmt.Errorf("service account %s lacks project_id, client_email or private_key", file)
 	}
+	if err := checkPrivateKey(sa.PrivateKey); err != nil {
+		return nil, fmt.Errorf("service account %s: %w", file, err)
+	}
 	if sa.TokenURI == "" {
 		sa.TokenURI = defaultTokenURL
 	}
 	return &sa, nil
+}
+
+// checkPrivateKey parses the account's key now, so a damaged key makes the app not ready
+// instead of failing every send.
+func checkPrivateKey(key string) error {
+	block, _ := pem.Decode([]byte(key))
+	if block == nil {
+		return errors.New("private_key is not PEM")
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		return nil
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err != nil {
+		return fmt.Errorf("private_key is not an RSA key: %w", err)
+	}
+	return nil
 }
 
 // Close releases idle connections; in-flight sends finish.

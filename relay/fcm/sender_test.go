@@ -185,6 +185,7 @@ func TestServiceAccountErrorsSayWhatToFix(t *testing.T) {
 		"not JSON":                  "{",
 		"lacks project_id":          `{"type":"service_account","client_email":"a@b"}`,
 		"not a service account key": `{"type":"authorized_user","project_id":"p","client_email":"a@b","private_key":"k"}`,
+		"private_key is not PEM":    `{"type":"service_account","project_id":"p","client_email":"a@b","private_key":"k"}`,
 	}
 	for want, content := range cases {
 		file := filepath.Join(dir, "sa.json")
