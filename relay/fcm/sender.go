@@ -29,6 +29,9 @@ import (
 // scope is the OAuth scope of the FCM HTTP v1 API.
 const scope = "https://www.googleapis.com/auth/firebase.messaging"
 
+// tokenFetchTimeout bounds one OAuth token fetch (about one per hour per app).
+const tokenFetchTimeout = 10 * time.Second
+
 // defaultTokenURL is Google's token endpoint, for service-account files without token_uri.
 const defaultTokenURL = "https://oauth2.googleapis.com/token"
 
@@ -81,8 +84,9 @@ func New(ctx context.Context, platform string, c *config.FCM, o Options) (*Sende
 		TokenURL:     sa.TokenURI,
 	}
 	// The token source fetches tokens with the egress transport (proxy, CA) too. It
-	// outlives New, so it gets its own context rather than the caller's.
-	tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: tr, Timeout: 30 * time.Second})
+	// outlives New, so it gets its own context rather than the caller's; and since a fetch
+	// cannot see the send's context, its own timeout bounds how long sends wait for it.
+	tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: tr, Timeout: tokenFetchTimeout})
 	hc := &http.Client{Transport: &authTransport{source: jc.TokenSource(tokenCtx), base: tr}}
 	opts := []option.ClientOption{option.WithHTTPClient(hc)}
 	if c.Endpoint != "" {
