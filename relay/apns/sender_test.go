@@ -2,6 +2,7 @@ package apns_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/pushops/push-operator/relay/apns"
 	"github.com/pushops/push-operator/relay/config"
@@ -121,7 +123,7 @@ func TestRejectsTokensSignedWithAnotherKey(t *testing.T) {
 }
 
 func TestCertificateAuth(t *testing.T) {
-	for _, format := range []string{"pem", "p12"} {
+	for _, format := range []string{"pem", "p12", "legacy p12"} {
 		t.Run(format, func(t *testing.T) {
 			r := newRig(t)
 			const cn = "Apple Push Services: com.example.chat"
@@ -134,6 +136,9 @@ func TestCertificateAuth(t *testing.T) {
 				r.app.CertificateFile = filepath.Join(r.dir, "cert.pem")
 			} else {
 				p12, err := r.ca.ClientCertificateP12(cn, 90*24*time.Hour, "s3cret")
+				if format == "legacy p12" { // 3DES/RC2, as older Keychain exports
+					p12, err = legacyP12(r.ca, cn, "s3cret")
+				}
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -196,4 +201,16 @@ func TestBackgroundPushTypeOption(t *testing.T) {
 	if got.Get("apns-push-type") != "background" || got.Get("apns-priority") != "5" {
 		t.Errorf("clear sent as %q priority %q, want background priority 5", got.Get("apns-push-type"), got.Get("apns-priority"))
 	}
+}
+
+func legacyP12(ca *fake.CA, cn, password string) ([]byte, error) {
+	certPEM, keyPEM, err := ca.ClientCertificatePEM(cn, 90*24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return pkcs12.LegacyDES.Encode(pair.PrivateKey, pair.Leaf, nil, password)
 }
