@@ -175,6 +175,12 @@ func TestCredentialErrorsSayWhatToFix(t *testing.T) {
 			c.AuthKeyFile, c.CertificateFile = "", filepath.Join(r.dir, "key.p8")
 		},
 	}
+	expired, key, err := r.ca.ClientCertificatePEM("Apple Push Services: com.example.chat", -time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, r.dir, "expired.pem", append(expired, key...))
+	cases["expired on"] = func(c *config.APNs) { c.AuthKeyFile, c.CertificateFile = "", filepath.Join(r.dir, "expired.pem") }
 	for want, mod := range cases {
 		c := *r.app
 		mod(&c)
