@@ -16,7 +16,9 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -36,24 +38,30 @@ func main() {
 	relayListen := flag.String("relay-listen", "127.0.0.1:8066", "listen address written into the generated relay configuration")
 	out := flag.String("out", "fakepush", "directory for the CA, credentials and relay.yaml")
 	latency := flag.Duration("latency", 0, "delay every answer by this much")
+	advertise := flag.String("advertise", "", "host (name or IP) the relay reaches the fakes at, e.g. a Service IP: "+
+		"added to the serving certificates and used in the generated URLs instead of the listen address")
 	flag.Parse()
-	if err := run(*apnsAddr, *fcmAddr, *adminAddr, *relayListen, *out, *latency); err != nil {
+	if err := run(*apnsAddr, *fcmAddr, *adminAddr, *relayListen, *out, *advertise, *latency); err != nil {
 		fmt.Fprintln(os.Stderr, "fakepush:", err)
 		os.Exit(1)
 	}
 }
 
-func run(apnsAddr, fcmAddr, adminAddr, relayListen, out string, latency time.Duration) error {
+func run(apnsAddr, fcmAddr, adminAddr, relayListen, out, advertise string, latency time.Duration) error {
 	ca, err := fake.NewCA("fakepush CA")
 	if err != nil {
 		return err
 	}
-	apns, err := fake.NewAPNs(apnsAddr, ca)
+	var hosts []string
+	if advertise != "" {
+		hosts = append(hosts, advertise)
+	}
+	apns, err := fake.NewAPNs(apnsAddr, ca, hosts...)
 	if err != nil {
 		return fmt.Errorf("fake APNs: %w", err)
 	}
 	defer apns.Close()
-	fcm, err := fake.NewFCM(fcmAddr, ca)
+	fcm, err := fake.NewFCM(fcmAddr, ca, hosts...)
 	if err != nil {
 		return fmt.Errorf("fake FCM: %w", err)
 	}
@@ -62,7 +70,7 @@ func run(apnsAddr, fcmAddr, adminAddr, relayListen, out string, latency time.Dur
 	fcm.SetLatency(latency)
 	program(apns, fcm)
 
-	cfgPath, err := writeFiles(out, ca, apns, fcm, relayListen)
+	cfgPath, err := writeFiles(out, ca, apns, fcm, relayListen, advertise)
 	if err != nil {
 		return err
 	}
@@ -105,7 +113,7 @@ func program(apns *fake.APNs, fcm *fake.FCM) {
 // writeFiles writes the CA, an APNs .p8 key, an APNs certificate, an FCM service account
 // and a relay configuration using them (apple and apple_rn by token and certificate,
 // android and android_rn by service account). It returns the configuration's path.
-func writeFiles(out string, ca *fake.CA, apns *fake.APNs, fcm *fake.FCM, relayListen string) (string, error) {
+func writeFiles(out string, ca *fake.CA, apns *fake.APNs, fcm *fake.FCM, relayListen, advertise string) (string, error) {
 	if err := os.MkdirAll(out, 0o700); err != nil {
 		return "", err
 	}
@@ -123,7 +131,8 @@ func writeFiles(out string, ca *fake.CA, apns *fake.APNs, fcm *fake.FCM, relayLi
 	if err != nil {
 		return "", err
 	}
-	sa, err := fake.NewServiceAccount("fakepush", fcm.TokenURL())
+	apnsURL, fcmURL, tokenURL := advertised(apns.URL(), advertise), advertised(fcm.URL(), advertise), advertised(fcm.TokenURL(), advertise)
+	sa, err := fake.NewServiceAccount("fakepush", tokenURL)
 	if err != nil {
 		return "", err
 	}
@@ -132,13 +141,13 @@ func writeFiles(out string, ca *fake.CA, apns *fake.APNs, fcm *fake.FCM, relayLi
 		Listen: relayListen,
 		Apps: []config.App{
 			{Platform: "apple", Kind: config.AppKindApple, APNs: &config.APNs{Topic: "com.example.chat",
-				AuthKeyFile: path("apns-key.p8"), KeyID: "FAKEKEY001", TeamID: "FAKETEAM01", Endpoint: apns.URL(), CAFile: path("ca.pem")}},
+				AuthKeyFile: path("apns-key.p8"), KeyID: "FAKEKEY001", TeamID: "FAKETEAM01", Endpoint: apnsURL, CAFile: path("ca.pem")}},
 			{Platform: "apple_rn", Kind: config.AppKindApple, APNs: &config.APNs{Topic: "com.example.chat",
-				CertificateFile: path("apns-cert.pem"), Endpoint: apns.URL(), CAFile: path("ca.pem")}},
+				CertificateFile: path("apns-cert.pem"), Endpoint: apnsURL, CAFile: path("ca.pem")}},
 			{Platform: "android", Kind: config.AppKindAndroid, FCM: &config.FCM{
-				ServiceAccountFile: path("service-account.json"), Endpoint: fcm.URL(), CAFile: path("ca.pem")}},
+				ServiceAccountFile: path("service-account.json"), Endpoint: fcmURL, CAFile: path("ca.pem")}},
 			{Platform: "android_rn", Kind: config.AppKindAndroid, FCM: &config.FCM{
-				ServiceAccountFile: path("service-account.json"), Endpoint: fcm.URL(), CAFile: path("ca.pem")}},
+				ServiceAccountFile: path("service-account.json"), Endpoint: fcmURL, CAFile: path("ca.pem")}},
 		},
 	}
 	rendered, err := yaml.Marshal(cfg)
@@ -154,6 +163,20 @@ func writeFiles(out string, ca *fake.CA, apns *fake.APNs, fcm *fake.FCM, relayLi
 		}
 	}
 	return path("relay.yaml"), nil
+}
+
+// advertised replaces the host of a fake's URL (its listen address) with host, keeping the
+// port: a fake listening on 0.0.0.0 in a Pod is reached at its Service IP.
+func advertised(rawURL, host string) string {
+	if host == "" {
+		return rawURL
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	u.Host = net.JoinHostPort(host, u.Port())
+	return u.String()
 }
 
 // received is the GET /requests answer.

@@ -35,7 +35,7 @@ func TestGeneratedConfigurationDelivers(t *testing.T) {
 	}
 	defer fcm.Close()
 	program(apns, fcm)
-	path, err := writeFiles(t.TempDir(), ca, apns, fcm, "127.0.0.1:0")
+	path, err := writeFiles(t.TempDir(), ca, apns, fcm, "127.0.0.1:0", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,9 +56,9 @@ type APNs struct {
 }
 
 // NewAPNs starts a fake APNs on addr ("" for a free loopback port) with a serving
-// certificate from ca for 127.0.0.1 and localhost.
-func NewAPNs(addr string, ca *CA) (*APNs, error) {
-	cert, err := ca.ServerCertificate("127.0.0.1", "localhost", "::1")
+// certificate from ca for 127.0.0.1, localhost and the extra hosts (e.g. a Service IP).
+func NewAPNs(addr string, ca *CA, hosts ...string) (*APNs, error) {
+	cert, err := ca.ServerCertificate(append([]string{"127.0.0.1", "localhost", "::1"}, hosts...)...)
 	if err != nil {
 		return nil, err
 	}

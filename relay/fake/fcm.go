@@ -50,9 +50,9 @@ type FCM struct {
 }
 
 // NewFCM starts a fake FCM on addr ("" for a free loopback port), serving with a
-// certificate from ca.
-func NewFCM(addr string, ca *CA) (*FCM, error) {
-	cert, err := ca.ServerCertificate("127.0.0.1", "localhost", "::1")
+// certificate from ca for loopback and the extra hosts (e.g. a Service IP).
+func NewFCM(addr string, ca *CA, hosts ...string) (*FCM, error) {
+	cert, err := ca.ServerCertificate(append([]string{"127.0.0.1", "localhost", "::1"}, hosts...)...)
 	if err != nil {
 		return nil, err
 	}
