@@ -72,12 +72,13 @@ func runSuite(m *testing.M) (code int, err error) {
 		return 0, err
 	}
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 testScheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		NewClient:              newWriteCountingClient,
-	})
+	// The shipped manager options (cache filters, concurrency, rate limits), so the tests
+	// run against what the binary runs.
+	options := ManagerOptions(testScheme)
+	options.Metrics = metricsserver.Options{BindAddress: "0"}
+	options.HealthProbeBindAddress = "0"
+	options.NewClient = newWriteCountingClient
+	mgr, err := ctrl.NewManager(TuneRESTConfig(cfg), options)
 	if err != nil {
 		return 0, err
 	}

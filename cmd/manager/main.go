@@ -77,14 +77,13 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                        scheme,
-		Metrics:                       metricsOpts,
-		HealthProbeBindAddress:        probeAddr,
-		LeaderElection:                enableLeaderElection,
-		LeaderElectionID:              "push-operator.pushops.dev",
-		LeaderElectionReleaseOnCancel: true,
-	})
+	// Cache, concurrency and client rate limits are the controllers package's, shared with
+	// the tests and the benchmark (docs/benchmarks.md).
+	options := controllers.ManagerOptions(scheme)
+	options.Metrics = metricsOpts
+	options.HealthProbeBindAddress = probeAddr
+	options.LeaderElection = enableLeaderElection
+	mgr, err := ctrl.NewManager(controllers.TuneRESTConfig(ctrl.GetConfigOrDie()), options)
 	if err != nil {
 		setupLog.Error(err, "unable to create manager")
 		os.Exit(1)
