@@ -49,7 +49,7 @@ func newClient(c *config.APNs, proxy egress.ProxyFunc) (*client, error) {
 		}
 		cl.Token = tok
 	case c.CertificateFile != "":
-		cert, err := loadCertificate(c.CertificateFile, c.CertificatePasswordFile)
+		cert, err := loadCertificate(c)
 		if err != nil {
 			return nil, err
 		}
@@ -96,14 +96,17 @@ func loadToken(c *config.APNs) (*token.Token, error) {
 // loadCertificate reads a PEM (certificate + key) or .p12 file. PKCS#12 is decoded with
 // go-pkcs12, which also reads the AES-encrypted files current macOS and OpenSSL 3 export
 // (apns2's own decoder only knows the legacy ciphers).
-func loadCertificate(file, passwordFile string) (tls.Certificate, error) {
+// The password comes from CertificatePassword when set (a converted mattermost-push-proxy.json
+// carries it inline), else from CertificatePasswordFile (a mounted Secret).
+func loadCertificate(c *config.APNs) (tls.Certificate, error) {
+	file := c.CertificateFile
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("reading certificate: %w", err)
 	}
-	password := ""
-	if passwordFile != "" {
-		p, err := os.ReadFile(passwordFile)
+	password := c.CertificatePassword
+	if password == "" && c.CertificatePasswordFile != "" {
+		p, err := os.ReadFile(c.CertificatePasswordFile)
 		if err != nil {
 			return tls.Certificate{}, fmt.Errorf("reading certificate password: %w", err)
 		}

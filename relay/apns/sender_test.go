@@ -123,7 +123,7 @@ func TestRejectsTokensSignedWithAnotherKey(t *testing.T) {
 }
 
 func TestCertificateAuth(t *testing.T) {
-	for _, format := range []string{"pem", "p12", "legacy p12"} {
+	for _, format := range []string{"pem", "p12", "legacy p12", "p12 with inline password"} {
 		t.Run(format, func(t *testing.T) {
 			r := newRig(t)
 			const cn = "Apple Push Services: com.example.chat"
@@ -143,9 +143,13 @@ func TestCertificateAuth(t *testing.T) {
 					t.Fatal(err)
 				}
 				write(t, r.dir, "cert.p12", p12)
-				write(t, r.dir, "password", []byte("s3cret\n"))
 				r.app.CertificateFile = filepath.Join(r.dir, "cert.p12")
-				r.app.CertificatePasswordFile = filepath.Join(r.dir, "password")
+				if format == "p12 with inline password" { // as converted from mattermost-push-proxy.json
+					r.app.CertificatePassword = "s3cret"
+				} else {
+					write(t, r.dir, "password", []byte("s3cret\n"))
+					r.app.CertificatePasswordFile = filepath.Join(r.dir, "password")
+				}
 			}
 			r.app.AuthKeyFile = ""
 			s, _ := r.sender(t, 2*time.Second)
