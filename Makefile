@@ -80,6 +80,13 @@ build: generate ## Build the manager, relay and fakepush binaries into bin/.
 	CGO_ENABLED=0 go build -trimpath -o bin/relay ./cmd/relay
 	CGO_ENABLED=0 go build -trimpath -o bin/fakepush ./cmd/fakepush
 
+# Tenant counts for bench-operator: each tenant is one PushService and one MobileProxy.
+BENCH_N ?= 100,500,1000
+
+.PHONY: bench-operator
+bench-operator: k8s-bins ## Converge N PushServices and MobileProxies on a real API server (BENCH_N=100,500,1000) and print the figures (docs/benchmarks.md).
+	go run ./hack/bench-operator -n "$(BENCH_N)" $(BENCH_OPERATOR_FLAGS)
+
 .PHONY: bench-relay
 bench-relay: ## Load-test the relay against fake APNs/FCM on loopback and print the figures (docs/benchmarks.md).
 	CGO_ENABLED=0 go build -trimpath -o bin/relay ./cmd/relay
