@@ -177,6 +177,13 @@ func TestAlertsUseMetricsTheRelayExports(t *testing.T) {
 			t.Errorf("alert %s is missing; got %v", want, alerts)
 		}
 	}
+	// And every alert is documented.
+	doc := readFile(t, filepath.Join(repoRoot, "docs", "install.md"))
+	for _, alert := range alerts {
+		if !strings.Contains(doc, "`"+alert+"`") {
+			t.Errorf("docs/install.md does not document alert %s", alert)
+		}
+	}
 }
 
 var legendLabel = regexp.MustCompile(`\{\{\s*(\w+)\s*\}\}`)
