@@ -83,6 +83,13 @@ func (r *MobileProxyReconciler) detectAPIs() (optionalAPIs, error) {
 }
 
 func (r *MobileProxyReconciler) served(gvk schema.GroupVersionKind) (bool, error) {
+	if r.kinds != nil {
+		ok, err := r.kinds.served(gvk)
+		if err != nil {
+			return false, fmt.Errorf("discovering %s: %w", gvk.GroupKind(), err)
+		}
+		return ok, nil
+	}
 	_, err := r.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
 	switch {
 	case err == nil:

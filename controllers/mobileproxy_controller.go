@@ -40,6 +40,8 @@ type MobileProxyReconciler struct {
 	controller controller.Controller
 	mu         sync.Mutex
 	watching   map[schema.GroupVersionKind]bool
+	// kinds remembers which optional kinds are not served; nil asks the REST mapper.
+	kinds *servedKinds
 }
 
 // +kubebuilder:rbac:groups=push.pushops.dev,resources=mobileproxies,verbs=get;list;watch;update;patch
@@ -216,6 +218,10 @@ func (r *MobileProxyReconciler) proxiesMatching(ctx context.Context, index, valu
 
 // enqueueAll wakes every MobileProxy: an optional API appeared or changed.
 func (r *MobileProxyReconciler) enqueueAll(ctx context.Context, _ client.Object) []ctrl.Request {
+	if r.kinds != nil {
+		// Before the reconciles it causes, which must not see a remembered miss.
+		r.kinds.forget()
+	}
 	var list pushv1alpha1.MobileProxyList
 	if err := r.List(ctx, &list); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing MobileProxies")

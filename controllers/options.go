@@ -16,11 +16,11 @@ const (
 	// ClientQPS and ClientBurst replace client-go's 20/30 requests per second, which made a
 	// 1000-object convergence wait on the client's own rate limiter rather than on the API
 	// server. The API server still protects itself with priority and fairness.
-	ClientQPS   = 200
-	ClientBurst = 400
+	ClientQPS   = 500
+	ClientBurst = 1000
 	// MaxConcurrentReconciles per controller: reconciles wait on the API server, not on
 	// CPU, so a few in flight keep a large backlog moving without flooding it.
-	MaxConcurrentReconciles = 4
+	MaxConcurrentReconciles = 8
 	// LeaderElectionID is the Lease the manager replicas compete for.
 	LeaderElectionID = "push-operator.pushops.dev"
 )

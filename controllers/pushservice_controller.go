@@ -55,6 +55,8 @@ type PushServiceReconciler struct {
 	Now func() time.Time
 
 	applied appliedVersions
+	// kinds remembers which optional kinds are not served; nil asks the REST mapper.
+	kinds *servedKinds
 }
 
 // Least privilege: children are written with server-side apply (create+patch), never
@@ -175,6 +177,10 @@ func (r *PushServiceReconciler) applyChildren(ctx context.Context, ps *pushv1alp
 // Prometheus Operator's ServiceMonitor CRD is served.
 func (r *PushServiceReconciler) serviceMonitorsInstalled() bool {
 	gvk := pushservice.ServiceMonitorGVK
+	if r.kinds != nil {
+		ok, err := r.kinds.served(gvk)
+		return ok && err == nil
+	}
 	_, err := r.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
 	return err == nil
 }

@@ -109,6 +109,7 @@ type managerStats struct {
 	errors     float64
 	depth      map[string]float64 // controller → workqueue depth
 	writes     float64
+	byVerb     map[string]float64
 	heap       float64 // bytes in use on the Go heap
 }
 
@@ -126,12 +127,34 @@ func readStats(addr string) (managerStats, error) {
 		st.depth[c] = sum(samples, "workqueue_depth", map[string]string{"name": c})
 	}
 	st.writes = sum(samples, "bench_manager_writes_total", nil)
+	st.byVerb = map[string]float64{}
+	for _, s := range samples {
+		if s.name == "bench_manager_writes_total" {
+			st.byVerb[s.labels["verb"]] += s.value
+		}
+	}
 	st.heap = sum(samples, "go_memstats_heap_inuse_bytes", nil)
 	return st, nil
 }
 
 func (s managerStats) totalReconciles() float64 {
 	return s.reconciles["pushservice"] + s.reconciles["mobileproxy"]
+}
+
+// cpuSeconds is the user+system CPU time a process has used, from /proc/<pid>/stat.
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command (which may hold spaces) start after the last ')'.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
 }
 
 // rssOf reads a process's current and peak resident set size in bytes from /proc.

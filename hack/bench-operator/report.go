@@ -89,18 +89,18 @@ func (r result) printTimeline() {
 func printTable(results []result) {
 	fmt.Println("\nconverged = observedGeneration current + CredentialsValid/CertificateValid True + every child present (no kubelet: Ready needs pods)")
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "N\ttotal s\tPS p50/p99 s\tMP p50/p99 s\tfloor s\tratio\treconciles/s\tpeak depth\tresync writes/reconciles\theap MiB\tRSS MiB\tpeak RSS MiB\terrors\t")
+	fmt.Fprintln(w, "N\ttotal s\tPS p50/p99 s\tMP p50/p99 s\tfloor s\tratio\treconciles/s\tpeak depth\tresync writes/reconciles\theap MiB\tRSS MiB\tpeak RSS MiB\tmanager CPU s\terrors\t")
 	for _, r := range results {
 		ratio := 0.0
 		if r.floor > 0 {
 			ratio = r.total.Seconds() / r.floor.Seconds()
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s/%s\t%s/%s\t%s\t%.2f\t%.0f\t%.0f\t%.0f/%.0f\t%s\t%s\t%s\t%.0f\t\n",
+		fmt.Fprintf(w, "%d\t%s\t%s/%s\t%s/%s\t%s\t%.2f\t%.0f\t%.0f\t%.0f/%.0f\t%s\t%s\t%s\t%.1f\t%.0f\t\n",
 			r.n, secs(r.total),
 			secs(percentile(r.psLatency, .5)), secs(percentile(r.psLatency, .99)),
 			secs(percentile(r.mpLatency, .5)), secs(percentile(r.mpLatency, .99)),
 			secs(r.floor), ratio, r.reconcilesPerSecond, r.peakDepth,
-			r.resyncWrites, r.resyncReconciles, mib(r.heap), mib(r.rss), mib(r.peakRSS), r.reconcileErrors)
+			r.resyncWrites, r.resyncReconciles, mib(r.heap), mib(r.rss), mib(r.peakRSS), r.managerCPU, r.reconcileErrors)
 	}
 	_ = w.Flush()
 }

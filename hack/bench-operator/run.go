@@ -44,6 +44,7 @@ type result struct {
 	resyncReconciles     float64
 	resyncWrites         float64
 	heap, rss, peakRSS   float64
+	managerCPU           float64 // CPU seconds the manager used while converging
 	timeline             []point
 }
 
@@ -125,6 +126,11 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 
 	// Converge N tenants, sampling the manager's metrics meanwhile.
 	start := time.Now()
+	cpuBefore := cpuSeconds(mgr.Process.Pid)
+	atStart, err := readStats(addr)
+	if err != nil {
+		return r, err
+	}
 	sampler := startSampler(ctx, addr, start)
 	created := &createdAt{ps: map[string]time.Time{}, mp: map[string]time.Time{}}
 	if err := parallel(ctx, n, workers, func(ctx context.Context, i int) error {
@@ -147,6 +153,15 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 		}
 	}
 	r.total = end.Sub(start)
+	r.managerCPU = cpuSeconds(mgr.Process.Pid) - cpuBefore
+	if atEnd, err := readStats(addr); err == nil {
+		fmt.Printf("until converged: %.0f PushService and %.0f MobileProxy reconciles, manager writes by verb:",
+			atEnd.reconciles["pushservice"]-atStart.reconciles["pushservice"], atEnd.reconciles["mobileproxy"]-atStart.reconciles["mobileproxy"])
+		for _, verb := range []string{"apply", "create", "update", "patch", "delete", "status"} {
+			fmt.Printf(" %s %.0f", verb, atEnd.byVerb[verb]-atStart.byVerb[verb])
+		}
+		fmt.Println()
+	}
 	r.timeline = sampler.stop()
 	if len(r.timeline) > 0 {
 		first := r.timeline[0].reconciles
