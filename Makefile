@@ -11,6 +11,8 @@ CHART_DIR ?= charts/push-operator
 K8S_VERSION ?= v1.37.2
 K8S_BIN_DIR ?= $(CURDIR)/bin/k8s
 K8S_BINS := $(K8S_BIN_DIR)/kube-apiserver $(K8S_BIN_DIR)/etcd $(K8S_BIN_DIR)/kubectl
+# The rest of a real node for `make demo` and `make e2e` (hack/cluster).
+K8S_NODE_BINS := $(K8S_BIN_DIR)/kube-controller-manager $(K8S_BIN_DIR)/kube-scheduler $(K8S_BIN_DIR)/kubelet $(K8S_BIN_DIR)/kube-proxy
 KUBECTL ?= $(K8S_BIN_DIR)/kubectl
 KUSTOMIZE ?= $(KUBECTL) kustomize
 
@@ -132,10 +134,36 @@ images: ## Build the manager, relay and fakepush images as OCI archives in bin/i
 .PHONY: k8s-bins
 k8s-bins: $(K8S_BINS) ## Build kube-apiserver, etcd and kubectl from Go modules into bin/k8s (once).
 
+.PHONY: k8s-node-bins
+k8s-node-bins: $(K8S_BINS) $(K8S_NODE_BINS) ## Also build kubelet, kube-controller-manager, kube-scheduler and kube-proxy (once).
+
+##@ Local cluster (root, Linux)
+
+# Debian packages of the node: the container runtime, CNI plugins and iptables for kube-proxy.
+NODE_PKGS := containerd runc containernetworking-plugins iptables iproute2
+
+.PHONY: node-prereqs
+node-prereqs: ## Install containerd, runc, the CNI plugins and iptables with apt-get when missing.
+	@if ! command -v containerd >/dev/null || ! command -v runc >/dev/null || ! command -v iptables >/dev/null || [ ! -x /usr/lib/cni/bridge ]; then \
+		if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then echo "needs: $(NODE_PKGS) (Debian packages, as root)"; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(NODE_PKGS); fi
+
+.PHONY: demo
+demo: k8s-node-bins node-prereqs images ## Start a local cluster with the operator, fake APNs/FCM and a PushService; send a test push; Ctrl-C tears it down.
+	go run ./hack/cluster demo
+
+.PHONY: cluster-down
+cluster-down: ## Remove what a crashed `make demo` or `make e2e` left on this machine.
+	go run ./hack/cluster down
+
+.PHONY: e2e
+e2e: k8s-node-bins node-prereqs images ## End-to-end tests on a local single-node cluster (test/e2e; root, Linux).
+	E2E_REPO_ROOT=$(CURDIR) go test -tags e2e -count=1 -timeout 30m -v ./test/e2e/
+
 K8S_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
 
-$(K8S_BIN_DIR)/kube-apiserver $(K8S_BIN_DIR)/kubectl: hack/k8s-bins/go.mod
+$(K8S_BIN_DIR)/kube-apiserver $(K8S_BIN_DIR)/kubectl $(K8S_NODE_BINS): hack/k8s-bins/go.mod
 	mkdir -p $(K8S_BIN_DIR)
 	cd hack/k8s-bins && CGO_ENABLED=0 go build -trimpath -ldflags="$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/$(notdir $@)
 
