@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -179,6 +180,11 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 	r.rss, r.peakRSS = rssOf(mgr.Process.Pid)
 	stopManager()
 
+	events := &metav1.PartialObjectMetadataList{}
+	events.SetGroupVersionKind(eventsv1.SchemeGroupVersion.WithKind("EventList"))
+	if err := bench.List(ctx, events); err == nil {
+		fmt.Printf("events the operator recorded: %d\n", len(events.Items))
+	}
 	children, err := operatorChildren(ctx, bench)
 	if err != nil {
 		return r, err
