@@ -92,7 +92,10 @@ func runDemo(ctx context.Context, c *localcluster.Cluster, repo string) error {
 			if err != nil {
 				return err
 			}
-			return s.CreateAppNamespace(ctx, creds)
+			if err := s.CreateAppNamespace(ctx, creds); err != nil {
+				return err
+			}
+			return s.CreateServingCertificate(ctx, "chat-tls", "chat.example.test")
 		}},
 		{"apply a PushService and a MobileProxy", func() error {
 			if err := s.Apply(ctx, stack.PushServiceYAML("push", 2, "info")); err != nil {
@@ -114,11 +117,11 @@ func runDemo(ctx context.Context, c *localcluster.Cluster, repo string) error {
 					return fmt.Errorf("send-test for %s failed", p.platform)
 				}
 			}
-			_, raw, err := stack.FakeRequests(ctx)
+			got, _, err := stack.FakeRequests(ctx)
 			if err != nil {
 				return err
 			}
-			fmt.Printf("the fakes received (GET %s):\n%s\n", stack.FakeAdminURL, raw)
+			fmt.Printf("the fakes received (all of it: curl %s):\n%s", stack.FakeAdminURL, got.Summary())
 			return nil
 		}},
 	}
@@ -129,7 +132,10 @@ func runDemo(ctx context.Context, c *localcluster.Cluster, repo string) error {
 			return errors.Join(fmt.Errorf("demo step %q failed", st.name), err)
 		}
 	}
-	var out = os.Stdout
-	_ = c.Kubectl(ctx, out, "get", "pushservices,mobileproxies,deployments,pods,services", "-n", stack.AppNamespace)
+	_ = c.Kubectl(ctx, os.Stdout, "get", "pushservices,mobileproxies,deployments,pods,services,ingresses", "-n", stack.AppNamespace)
+	// No Ingress controller runs here, so the MobileProxy waits for one to admit its Ingress.
+	fmt.Println("\nMobileProxy chat (no Ingress controller in this cluster, so it waits for one):")
+	_ = c.Kubectl(ctx, os.Stdout, "get", "mobileproxy", "-n", stack.AppNamespace, "chat",
+		"-o", `jsonpath={range .status.conditions[*]}  {.type}={.status} {.reason}: {.message}{"\n"}{end}`)
 	return nil
 }

@@ -60,8 +60,7 @@ type Cluster struct {
 	// Kubeconfig is the cluster-admin kubeconfig (valid on this machine only).
 	Kubeconfig string
 	// Timings of each step, for the figures in docs/benchmarks.md.
-	Timings      []StepTiming
-	ipForwardWas string
+	Timings []StepTiming
 }
 
 // StepTiming is how long one step of Up took.
@@ -165,9 +164,8 @@ func (c *Cluster) Down() {
 	defer cancel()
 	c.deleteWorkloads(ctx)
 	c.stopProcesses()
-	c.cleanLeftovers(ctx)
-	if c.ipForwardWas != "" {
-		_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte(c.ipForwardWas), 0o644)
+	if err := c.cleanLeftovers(ctx); err != nil {
+		c.logf("warning: %v", err)
 	}
 	c.logf("torn down in %.1fs", time.Since(start).Seconds())
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -28,7 +27,10 @@ func (c *Cluster) setupHostNetwork(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.ipForwardWas = strings.TrimSpace(string(was))
+	// Remembered in the state directory, so that a teardown after a crash restores it too.
+	if err := os.WriteFile(c.path("ip_forward.orig"), was, 0o600); err != nil {
+		return err
+	}
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
 		return fmt.Errorf("enabling IPv4 forwarding: %w", err)
 	}

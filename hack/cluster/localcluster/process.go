@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -136,16 +135,6 @@ func waitFor(ctx context.Context, p *process, timeout time.Duration, what string
 			return fmt.Errorf("%s not after %s: %v", what, timeout, last)
 		case <-time.After(500 * time.Millisecond):
 		}
-	}
-}
-
-func dialCheck(addr string) func() error {
-	return func() error {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return err
-		}
-		return conn.Close()
 	}
 }
 

@@ -110,6 +110,9 @@ func (c *Cluster) cleanLeftovers(ctx context.Context) error {
 		_ = run(ctx, "iptables", "-w", "-X", isolateChain)
 	}
 	c.removeCgroups()
+	if was, err := os.ReadFile(c.path("ip_forward.orig")); err == nil {
+		_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", was, 0o644)
+	}
 	// The kubelet's own canary and firewall chains (kube-proxy --cleanup leaves them).
 	for _, table := range []string{"filter", "nat", "mangle"} {
 		for _, rule := range [][]string{{"-D", "INPUT", "-j", "KUBE-FIREWALL"}, {"-D", "OUTPUT", "-j", "KUBE-FIREWALL"}} {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/pushops/push-operator/hack/cluster/localcluster"
 )
 
 // indent indents every line of a PEM or JSON document for a YAML block scalar.
@@ -185,4 +187,29 @@ func (s *Stack) Diagnostics(ctx context.Context) string {
 	section("relay logs", "logs", "-n", AppNamespace, "-l", "app.kubernetes.io/name=push-relay", "--tail=100", "--prefix")
 	section("fakepush logs", "logs", "-n", FakeNamespace, "fakepush", "--tail=50")
 	return b.String()
+}
+
+// CreateServingCertificate issues a serving certificate for host from a throw-away CA and
+// stores it as the kubernetes.io/tls Secret name (with the CA as ca.crt) in the app namespace.
+func (s *Stack) CreateServingCertificate(ctx context.Context, name, host string) error {
+	ca, err := localcluster.NewCA("push-operator demo CA")
+	if err != nil {
+		return err
+	}
+	cert, key, err := ca.Issue(host, nil, host)
+	if err != nil {
+		return err
+	}
+	return s.Apply(ctx, fmt.Sprintf(`apiVersion: v1
+kind: Secret
+type: kubernetes.io/tls
+metadata: {name: %s, namespace: %s}
+stringData:
+  tls.crt: |
+%s
+  tls.key: |
+%s
+  ca.crt: |
+%s
+`, name, AppNamespace, indent(cert, 4), indent(key, 4), indent(ca.CertPEM, 4)))
 }

@@ -48,10 +48,6 @@ type Stack struct {
 	Log      io.Writer
 }
 
-func (s *Stack) logf(format string, args ...any) {
-	fmt.Fprintf(s.Log, "%s stack: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
-}
-
 // Apply applies YAML with server-side apply.
 func (s *Stack) Apply(ctx context.Context, manifest string) error {
 	return s.C.KubectlStdin(ctx, strings.NewReader(manifest), nil, "apply", "--server-side", "--force-conflicts", "-f", "-")
@@ -155,6 +151,24 @@ spec:
 type Received struct {
 	APNs []map[string]any `json:"apns"`
 	FCM  []map[string]any `json:"fcm"`
+}
+
+// Summary lists what the fakes received, one line a request, without the credentials
+// the relay sent.
+func (r Received) Summary() string {
+	var b strings.Builder
+	for _, q := range r.APNs {
+		fmt.Fprintf(&b, "  APNs  token=%v status=%v key=%v team=%v payload=%s\n", q["Token"], q["Status"], q["KeyID"], q["TeamID"], compact(q["Payload"]))
+	}
+	for _, q := range r.FCM {
+		fmt.Fprintf(&b, "  FCM   token=%v status=%v project=%v account=%v data=%s\n", q["Token"], q["Status"], q["Project"], q["ClientEmail"], compact(q["Data"]))
+	}
+	return b.String()
+}
+
+func compact(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // FakeRequests asks the fakes what they received, through their Service (this machine
