@@ -18,7 +18,11 @@ func indent(b []byte, n int) string {
 // CreateAppNamespace creates the chat namespace under Pod Security `restricted` (enforced,
 // so a relay pod that is not restricted is refused) and the credential Secrets.
 func (s *Stack) CreateAppNamespace(ctx context.Context, c *Creds) error {
-	return s.Apply(ctx, fmt.Sprintf(`apiVersion: v1
+	return s.Apply(ctx, appNamespaceYAML(c))
+}
+
+func appNamespaceYAML(c *Creds) string {
+	return fmt.Sprintf(`apiVersion: v1
 kind: Namespace
 metadata:
   name: %[1]s
@@ -46,7 +50,7 @@ metadata: {name: fakepush-ca, namespace: %[1]s}
 stringData:
   ca.crt: |
 %[4]s
-`, AppNamespace, indent(c.APNsKey, 4), indent(c.ServiceAccount, 4), indent(c.CA, 4)))
+`, AppNamespace, indent(c.APNsKey, 4), indent(c.ServiceAccount, 4), indent(c.CA, 4))
 }
 
 // PushServiceYAML is a PushService for apple (APNs token auth) and android (FCM) that
@@ -118,25 +122,7 @@ func (s *Stack) SendTest(ctx context.Context, name, pod, platform, device string
 	if err != nil {
 		return "", false, err
 	}
-	manifest := fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: %[1]s, namespace: %[2]s, labels: {app: send-test}}
-spec:
-  restartPolicy: Never
-  automountServiceAccountToken: false
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: send-test
-    image: %[3]s
-    imagePullPolicy: Never
-    command: [/relay, send-test, --server, "http://%[4]s:8066", --platform, %[5]s, --device, %[6]q, --timeout, 20s]
-    securityContext:
-      allowPrivilegeEscalation: false
-      readOnlyRootFilesystem: true
-      capabilities: {drop: [ALL]}
-`, pod, AppNamespace, RelayImage, ip, platform, device)
+	manifest := sendTestPodYAML(pod, ip, platform, device)
 	_ = s.C.Kubectl(ctx, nil, "delete", "pod", "-n", AppNamespace, pod, "--ignore-not-found", "--wait=true")
 	if err := s.Apply(ctx, manifest); err != nil {
 		return "", false, err
@@ -165,6 +151,30 @@ spec:
 		return logs.String(), false, fmt.Errorf("send-test pod %s still %q after 2m", pod, phase)
 	}
 	return strings.TrimSpace(logs.String()), phase == "Succeeded", nil
+}
+
+// sendTestPodYAML is a Pod that runs `relay send-test` once against the relay at ip, with a
+// security context that Pod Security `restricted` admits.
+func sendTestPodYAML(pod, ip, platform, device string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %[1]s, namespace: %[2]s, labels: {app: send-test}}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext:
+    runAsNonRoot: true
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+  - name: send-test
+    image: %[3]s
+    imagePullPolicy: Never
+    command: [/relay, send-test, --server, "http://%[4]s:8066", --platform, %[5]s, --device, %[6]q, --timeout, 20s]
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities: {drop: [ALL]}
+`, pod, AppNamespace, RelayImage, ip, platform, device)
 }
 
 // Diagnostics prints the state of every namespace the stack uses: pods, events, the
