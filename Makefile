@@ -135,7 +135,7 @@ images: ## Build the manager, relay and fakepush images as OCI archives in bin/i
 k8s-bins: $(K8S_BINS) ## Build kube-apiserver, etcd and kubectl from Go modules into bin/k8s (once).
 
 .PHONY: k8s-node-bins
-k8s-node-bins: $(K8S_BINS) $(K8S_NODE_BINS) ## Also build kubelet, kube-controller-manager, kube-scheduler and kube-proxy (once).
+k8s-node-bins: $(K8S_BINS) $(K8S_NODE_BINS) $(K8S_BIN_DIR)/coredns ## Also build kubelet, kube-controller-manager, kube-scheduler, kube-proxy and CoreDNS (once).
 
 ##@ Local cluster (root, Linux)
 
@@ -170,6 +170,11 @@ $(K8S_BIN_DIR)/kube-apiserver $(K8S_BIN_DIR)/kubectl $(K8S_NODE_BINS): hack/k8s-
 $(K8S_BIN_DIR)/etcd: hack/k8s-bins/go.mod
 	mkdir -p $(K8S_BIN_DIR)
 	cd hack/k8s-bins && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $@ go.etcd.io/etcd/server/v3
+
+# The local cluster's DNS server, from its own module (hack/coredns) to keep its dependencies apart.
+$(K8S_BIN_DIR)/coredns: hack/coredns/go.mod
+	mkdir -p $(K8S_BIN_DIR)
+	cd hack/coredns && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $@ github.com/coredns/coredns
 
 ##@ Deployment
 

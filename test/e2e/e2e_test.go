@@ -67,7 +67,7 @@ func TestEndToEnd(t *testing.T) {
 	}{
 		{"operator installed with its Helm chart runs as a Pod with a real service-account token", testOperatorInstalled},
 		{"relay pods Ready through their probes, admitted under Pod Security restricted", testRelayReady},
-		{"push round trip for apple and android", testRoundTrip},
+		{"push round trip for apple and android from a Pod, relay reached by its DNS name", testRoundTrip},
 		{"dead tokens answered REMOVE", testRemove},
 		{"credential Secret update reloads without a restart", testCredentialRotation},
 		{"rolling update under load loses nothing", testRollingUpdateUnderLoad},

@@ -8,7 +8,8 @@
 // All traffic stays on this machine: the API server listens on an address of a dummy
 // interface the cluster creates, pods live on a bridge the cluster creates, and a FORWARD
 // rule drops anything from the pod network that would leave through another interface.
-// There is no cluster DNS: Services are addressed by ClusterIP.
+// CoreDNS (built from its Go module) answers for cluster.local on the API address, so pods
+// reach Services by name (push.chat.svc); it forwards nothing elsewhere.
 package localcluster
 
 import (
@@ -33,6 +34,7 @@ const (
 	ServiceCIDR    = "10.96.0.0/24"
 	APIServiceIP   = "10.96.0.1"
 	PauseImage     = "registry.k8s.io/pause:3.10"
+	ClusterDomain  = "cluster.local" // served by CoreDNS on APIAddress:53
 	etcdClientPort = 23790
 	etcdPeerPort   = 23800
 	isolateChain   = "PUSHOP-ISOLATE"
@@ -121,6 +123,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		{"start etcd", c.startEtcd},
 		{"start kube-apiserver", c.startAPIServer},
 		{"start kube-controller-manager and kube-scheduler", c.startControllers},
+		{"start CoreDNS (cluster DNS)", c.startDNS},
 		{"start containerd", c.startContainerd},
 		{"import images (pause and bin/images/*.tar)", c.importImages},
 		{"start kubelet and kube-proxy", c.startNode},

@@ -142,6 +142,34 @@ func (c *Cluster) pauseImage(ctx context.Context) (string, error) {
 	return tar, nil
 }
 
+// startDNS runs CoreDNS (bin/k8s/coredns, built from its Go module) as the cluster DNS on
+// the API address, port 53: Services and pods by name in cluster.local, from the API server
+// through the admin kubeconfig. No forward plugin: names outside the cluster get no answer,
+// so nothing is ever asked of a resolver elsewhere.
+func (c *Cluster) startDNS(ctx context.Context) error {
+	corefile := fmt.Sprintf(`.:53 {
+    bind %s
+    errors
+    health 127.0.0.1:10380
+    ready 127.0.0.1:10381
+    kubernetes %s in-addr.arpa ip6.arpa {
+        kubeconfig %s local
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    cache 5
+}
+`, APIAddress, ClusterDomain, c.Kubeconfig)
+	if err := os.WriteFile(c.path("Corefile"), []byte(corefile), 0o644); err != nil {
+		return err
+	}
+	p, err := c.start("coredns", filepath.Join(c.k8s, "coredns"), "-conf", c.path("Corefile"))
+	if err != nil {
+		return err
+	}
+	return waitFor(ctx, p, 2*time.Minute, "CoreDNS ready", httpCheck(httpClient(), "http://127.0.0.1:10381/ready"))
+}
+
 func (c *Cluster) kubeletRoot() string { return c.path("kubelet") }
 
 func (c *Cluster) startNode(ctx context.Context) error {
@@ -170,8 +198,10 @@ imageGCLowThresholdPercent: 99
 localStorageCapacityIsolation: false
 syncFrequency: 10s
 resolvConf: ""
+clusterDNS: [%s]
+clusterDomain: %s
 serializeImagePulls: false
-`, APIAddress, c.containerdSocket(), c.path("pki", "ca.crt"))
+`, APIAddress, c.containerdSocket(), c.path("pki", "ca.crt"), APIAddress, ClusterDomain)
 	if err := os.WriteFile(c.path("kubelet.yaml"), []byte(kubelet), 0o644); err != nil {
 		return err
 	}

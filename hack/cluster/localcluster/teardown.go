@@ -39,7 +39,7 @@ func (c *Cluster) checkPrerequisites(context.Context) error {
 		return fmt.Errorf("missing %s; install with: apt-get update && apt-get install -y containerd runc containernetworking-plugins iptables iproute2",
 			strings.Join(missing, ", "))
 	}
-	for _, b := range []string{"etcd", "kube-apiserver", "kubectl", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"} {
+	for _, b := range []string{"etcd", "kube-apiserver", "kubectl", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "coredns"} {
 		if _, err := os.Stat(filepath.Join(c.k8s, b)); err != nil {
 			missing = append(missing, b)
 		}
@@ -83,7 +83,7 @@ func (c *Cluster) deleteWorkloads(ctx context.Context) {
 // that crashed) left on the machine. Every action is keyed to this cluster's own paths, PID
 // files, interface names and chain names.
 func (c *Cluster) cleanLeftovers(ctx context.Context) error {
-	for _, name := range []string{"kube-proxy", "kubelet", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"} {
+	for _, name := range []string{"kube-proxy", "kubelet", "coredns", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"} {
 		killPIDFile(c.path("run", name+".pid"), name)
 	}
 	if _, err := os.Stat(c.containerdSocket()); err == nil {

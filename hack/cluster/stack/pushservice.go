@@ -115,14 +115,11 @@ func (s *Stack) ServiceIP(ctx context.Context, name string) (string, error) {
 }
 
 // SendTest runs `relay send-test` in a Pod (restricted security context, the relay image)
-// against the relay Service of the PushService name, and returns the Pod's output and
+// against the relay Service of the PushService name (by its DNS name), and returns the Pod's output and
 // whether it exited 0.
 func (s *Stack) SendTest(ctx context.Context, name, pod, platform, device string) (string, bool, error) {
-	ip, err := s.ServiceIP(ctx, name)
-	if err != nil {
-		return "", false, err
-	}
-	manifest := sendTestPodYAML(pod, ip, platform, device)
+	// By name, as the chat server would: the cluster DNS resolves it.
+	manifest := sendTestPodYAML(pod, fmt.Sprintf("%s.%s.svc", name, AppNamespace), platform, device)
 	_ = s.C.Kubectl(ctx, nil, "delete", "pod", "-n", AppNamespace, pod, "--ignore-not-found", "--wait=true")
 	if err := s.Apply(ctx, manifest); err != nil {
 		return "", false, err
@@ -153,9 +150,9 @@ func (s *Stack) SendTest(ctx context.Context, name, pod, platform, device string
 	return strings.TrimSpace(logs.String()), phase == "Succeeded", nil
 }
 
-// sendTestPodYAML is a Pod that runs `relay send-test` once against the relay at ip, with a
+// sendTestPodYAML is a Pod that runs `relay send-test` once against the relay at host, with a
 // security context that Pod Security `restricted` admits.
-func sendTestPodYAML(pod, ip, platform, device string) string {
+func sendTestPodYAML(pod, host, platform, device string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Pod
 metadata: {name: %[1]s, namespace: %[2]s, labels: {app: send-test}}
@@ -174,7 +171,7 @@ spec:
       allowPrivilegeEscalation: false
       readOnlyRootFilesystem: true
       capabilities: {drop: [ALL]}
-`, pod, AppNamespace, RelayImage, ip, platform, device)
+`, pod, AppNamespace, RelayImage, host, platform, device)
 }
 
 // Diagnostics prints the state of every namespace the stack uses: pods, events, the
