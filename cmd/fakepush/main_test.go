@@ -87,3 +87,15 @@ func TestGeneratedConfigurationDelivers(t *testing.T) {
 		t.Errorf("GET /requests listed %d APNs and %d FCM requests, want 7 and 5", len(got.APNs), len(got.FCM))
 	}
 }
+
+func TestAdvertisedHostReplacesTheListenAddress(t *testing.T) {
+	for _, tc := range []struct{ url, host, want string }{
+		{"https://0.0.0.0:8443", "10.96.0.50", "https://10.96.0.50:8443"},
+		{"https://[::]:8444/v1", "fakepush.fakes.svc", "https://fakepush.fakes.svc:8444/v1"},
+		{"https://127.0.0.1:8444/token", "", "https://127.0.0.1:8444/token"},
+	} {
+		if got := advertised(tc.url, tc.host); got != tc.want {
+			t.Errorf("advertised(%q, %q) = %q, want %q", tc.url, tc.host, got, tc.want)
+		}
+	}
+}
