@@ -136,6 +136,9 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		if err := s.fn(ctx); err != nil {
 			c.logf("[%d/%d] %s FAILED: %v", i+1, len(steps), s.name, err)
 			c.logf("logs of the cluster's processes: %s", c.logDir())
+			for _, p := range c.procs {
+				c.logf("last lines of %s.log:\n%s", p.name, c.LogTail(p.name, 15))
+			}
 			if i > 0 { // the first step touches nothing
 				c.Down()
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -54,3 +55,17 @@ func httpClient() *http.Client { return &http.Client{Timeout: 3 * time.Second} }
 // StateDir is the directory holding the cluster's files (hostPath volumes of test pods go
 // below it, so teardown removes them).
 func (c *Cluster) StateDir() string { return c.dir }
+
+// LogTail is the last n lines of a daemon's log (kubelet, containerd, kube-apiserver, ...),
+// for diagnostics on machines where only the test output is kept.
+func (c *Cluster) LogTail(name string, n int) string {
+	b, err := os.ReadFile(filepath.Join(c.logDir(), name+".log"))
+	if err != nil {
+		return fmt.Sprintf("(%v)", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

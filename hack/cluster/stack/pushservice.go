@@ -193,6 +193,9 @@ func (s *Stack) Diagnostics(ctx context.Context) string {
 	section("operator logs", "logs", "-n", OperatorNamespace, "-l", "app.kubernetes.io/component=manager", "--tail=200", "--all-containers")
 	section("relay logs", "logs", "-n", AppNamespace, "-l", "app.kubernetes.io/name=push-relay", "--tail=100", "--prefix")
 	section("fakepush logs", "logs", "-n", FakeNamespace, "fakepush", "--tail=50")
+	for _, daemon := range []string{"kubelet", "containerd", "kube-controller-manager"} {
+		fmt.Fprintf(&b, "\n===== last lines of %s.log (all: %s)\n%s\n", daemon, s.C.LogDir(), s.C.LogTail(daemon, 30))
+	}
 	return b.String()
 }
 
