@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -185,9 +187,7 @@ func (r *MobileProxyReconciler) applyChildren(ctx context.Context, mp *pushv1alp
 	cur := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
 	err := r.apply(ctx, mp, cur, func() {
 		mergeProxyLabels(cur, want.Labels)
-		// The Ingress's annotations are the profile's plus spec.exposure.ingress.annotations,
-		// exactly: a key removed from the spec is removed from the Ingress.
-		cur.Annotations = want.Annotations
+		setOwnedAnnotations(cur, want.Annotations)
 		class := cur.Spec.IngressClassName
 		cur.Spec = want.Spec
 		if want.Spec.IngressClassName == nil {
@@ -273,6 +273,35 @@ func (r *MobileProxyReconciler) deleteOwned(ctx context.Context, mp *pushv1alpha
 		return fmt.Errorf("deleting %T %s: %w", obj, name, err)
 	}
 	return nil
+}
+
+// ownedAnnotationsKey lists the annotation keys the operator set on an object, so that a key
+// removed from the spec is removed from the object while annotations other tools add
+// (external-dns, monitoring, a user's kubectl annotate) are left alone.
+const ownedAnnotationsKey = "push.pushops.dev/owned-annotations"
+
+// setOwnedAnnotations makes obj carry want, drops the keys it set earlier and no longer
+// wants, and records which keys are now its own.
+func setOwnedAnnotations(obj client.Object, want map[string]string) {
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	for _, k := range strings.Split(ann[ownedAnnotationsKey], ",") {
+		if _, keep := want[k]; k != "" && !keep {
+			delete(ann, k)
+		}
+	}
+	maps.Copy(ann, want)
+	if keys := slices.Sorted(maps.Keys(want)); len(keys) > 0 {
+		ann[ownedAnnotationsKey] = strings.Join(keys, ",")
+	} else {
+		delete(ann, ownedAnnotationsKey)
+	}
+	if len(ann) == 0 {
+		ann = nil
+	}
+	obj.SetAnnotations(ann)
 }
 
 func mergeProxyLabels(obj client.Object, want map[string]string) {

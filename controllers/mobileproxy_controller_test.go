@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -164,8 +166,10 @@ func TestMobileProxyIngressConvergesQuietlyAndHeals(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := buildIngress(stored, up, false)
-	if !equality.Semantic.DeepEqual(ing.Spec, want.Spec) || !equality.Semantic.DeepEqual(ing.Annotations, want.Annotations) {
-		t.Errorf("the API server stores a different Ingress than rendered:\nstored %+v\nrendered %+v", ing.Spec, want.Spec)
+	wantAnnotations := maps.Clone(want.Annotations)
+	wantAnnotations[ownedAnnotationsKey] = strings.Join(slices.Sorted(maps.Keys(want.Annotations)), ",")
+	if !equality.Semantic.DeepEqual(ing.Spec, want.Spec) || !equality.Semantic.DeepEqual(ing.Annotations, wantAnnotations) {
+		t.Errorf("the API server stores a different Ingress than rendered:\nstored %+v %v\nrendered %+v %v", ing.Spec, ing.Annotations, want.Spec, wantAnnotations)
 	}
 	if !metav1.IsControlledBy(&ing, stored) {
 		t.Error("the Ingress is not controlled by its MobileProxy")
@@ -220,6 +224,45 @@ func TestMobileProxyIngressConvergesQuietlyAndHeals(t *testing.T) {
 			}
 			if v := again.Annotations["nginx.org/client-max-body-size"]; v != "100m" {
 				return fmt.Errorf("client-max-body-size %q", v)
+			}
+			return nil
+		})
+	})
+
+	t.Run("annotations of other tools stay, a key dropped from the spec goes", func(t *testing.T) {
+		const theirs = "external-dns.alpha.kubernetes.io/ttl"
+		updateProxy(t, key, func(mp *pushv1alpha1.MobileProxy) {
+			mp.Spec.Exposure.Ingress.Annotations = map[string]string{"nginx.org/location-snippets": "gzip on;"}
+		})
+		mpEventually(t, func() error {
+			var again networkingv1.Ingress
+			if err := k8sClient.Get(ctx, key, &again); err != nil {
+				return err
+			}
+			if again.Annotations["nginx.org/location-snippets"] != "gzip on;" {
+				return fmt.Errorf("spec annotation not applied: %v", again.Annotations)
+			}
+			return nil
+		})
+		var ing networkingv1.Ingress
+		if err := k8sClient.Get(ctx, key, &ing); err != nil {
+			t.Fatal(err)
+		}
+		ing.Annotations[theirs] = "60"
+		if err := k8sClient.Update(ctx, &ing); err != nil {
+			t.Fatal(err)
+		}
+		updateProxy(t, key, func(mp *pushv1alpha1.MobileProxy) { mp.Spec.Exposure.Ingress.Annotations = nil })
+		mpEventually(t, func() error {
+			var again networkingv1.Ingress
+			if err := k8sClient.Get(ctx, key, &again); err != nil {
+				return err
+			}
+			if _, ok := again.Annotations["nginx.org/location-snippets"]; ok {
+				return fmt.Errorf("annotation removed from the spec is still set: %v", again.Annotations)
+			}
+			if again.Annotations[theirs] != "60" {
+				return fmt.Errorf("another tool's annotation was removed: %v", again.Annotations)
 			}
 			return nil
 		})
