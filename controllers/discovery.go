@@ -18,6 +18,11 @@ import (
 // says otherwise.
 const absentFor = time.Minute
 
+// crdSettle is how long after a CRD event discovery may still lag behind it (the API
+// server publishes a new CRD's kinds shortly after marking it Established). Misses seen
+// within it are not remembered, and the MobileProxy controller looks again after it.
+const crdSettle = 5 * time.Second
+
 // servedKinds answers whether the API server serves an optional kind (ServiceMonitor,
 // HTTPRoute, Certificate...). The REST mapper remembers the kinds it finds but not the ones
 // it does not: each miss re-reads the whole discovery document under the mapper's single
@@ -29,8 +34,9 @@ type servedKinds struct {
 	mapper meta.RESTMapper
 	now    func() time.Time
 
-	mu     sync.Mutex
-	absent map[schema.GroupVersionKind]time.Time // when the miss was seen
+	mu         sync.Mutex
+	absent     map[schema.GroupVersionKind]time.Time // when the miss was seen
+	crdChanged time.Time                             // the last CRD event
 }
 
 // newServedKinds watches CRD metadata through mgr's cache to forget misses when CRDs change.
@@ -66,11 +72,13 @@ func (s *servedKinds) served(gvk schema.GroupVersionKind) (bool, error) {
 		return true, nil
 	case meta.IsNoMatchError(err):
 		s.mu.Lock()
-		if s.absent == nil {
-			s.absent = map[schema.GroupVersionKind]time.Time{}
+		defer s.mu.Unlock()
+		if now := s.now(); now.Sub(s.crdChanged) >= crdSettle {
+			if s.absent == nil {
+				s.absent = map[schema.GroupVersionKind]time.Time{}
+			}
+			s.absent[gvk] = now
 		}
-		s.absent[gvk] = s.now()
-		s.mu.Unlock()
 		return false, nil
 	default:
 		return false, err
@@ -82,4 +90,5 @@ func (s *servedKinds) forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.absent)
+	s.crdChanged = s.now()
 }

@@ -45,9 +45,13 @@ func TestServedKindsRemembersMissesUntilACRDChanges(t *testing.T) {
 	ask(deployments, true, 3) // found kinds are the mapper's to cache
 	kinds.forget()
 	ask(routes, false, 4) // a CRD changed: asked again
+	ask(routes, false, 5) // and not remembered while discovery may lag the change
+	now = now.Add(crdSettle)
+	ask(routes, false, 6)
+	ask(routes, false, 6) // remembered once things settled
 	now = now.Add(absentFor)
-	ask(routes, false, 5) // remembered only for absentFor
+	ask(routes, false, 7) // remembered only for absentFor
 	known.Add(routes, meta.RESTScopeNamespace)
 	kinds.forget()
-	ask(routes, true, 6)
+	ask(routes, true, 8)
 }

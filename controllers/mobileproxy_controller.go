@@ -12,11 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -132,7 +134,7 @@ func (r *MobileProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&pushv1alpha1.PushService{}, r.enqueueByIndex(indexPushService)).
 		WatchesMetadata(&corev1.Secret{}, r.enqueueByIndex(indexTLSSecret)).
 		WatchesMetadata(&corev1.ConfigMap{}, r.enqueueByIndex(indexCABundle)).
-		WatchesMetadata(crd, handler.EnqueueRequestsFromMapFunc(r.enqueueAll),
+		WatchesMetadata(crd, r.onOptionalCRDChange(),
 			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return optionalCRDs[o.GetName()] }))).
 		Named("mobileproxy").
 		Build(r)
@@ -217,6 +219,29 @@ func (r *MobileProxyReconciler) proxiesMatching(ctx context.Context, index, valu
 }
 
 // enqueueAll wakes every MobileProxy: an optional API appeared or changed.
+// onOptionalCRDChange wakes every MobileProxy when an optional CRD changes, and again once
+// discovery has caught up with the change (crdSettle), so that a reconcile racing the
+// API server's discovery update does not leave a proxy waiting for its next resync.
+func (r *MobileProxyReconciler) onOptionalCRDChange() handler.EventHandler {
+	wake := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[ctrl.Request]) {
+		for _, req := range r.enqueueAll(ctx, o) {
+			q.Add(req)
+			q.AddAfter(req, crdSettle)
+		}
+	}
+	return handler.TypedFuncs[client.Object, ctrl.Request]{
+		CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[ctrl.Request]) {
+			wake(ctx, e.Object, q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[ctrl.Request]) {
+			wake(ctx, e.ObjectNew, q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[ctrl.Request]) {
+			wake(ctx, e.Object, q)
+		},
+	}
+}
+
 func (r *MobileProxyReconciler) enqueueAll(ctx context.Context, _ client.Object) []ctrl.Request {
 	if r.kinds != nil {
 		// Before the reconciles it causes, which must not see a remembered miss.
