@@ -150,11 +150,13 @@ node-prereqs: ## Install containerd, runc, the CNI plugins and iptables with apt
 
 .PHONY: demo
 demo: k8s-node-bins node-prereqs images ## Start a local cluster with the operator, fake APNs/FCM and a PushService; send a test push; Ctrl-C tears it down.
-	go run ./hack/cluster demo
+	go build -o bin/local-cluster ./hack/cluster
+	bin/local-cluster demo
 
 .PHONY: cluster-down
 cluster-down: ## Remove what a crashed `make demo` or `make e2e` left on this machine.
-	go run ./hack/cluster down
+	go build -o bin/local-cluster ./hack/cluster
+	bin/local-cluster down
 
 .PHONY: e2e
 e2e: k8s-node-bins node-prereqs images ## End-to-end tests on a local single-node cluster (test/e2e; root, Linux).

@@ -106,6 +106,9 @@ func runDemo(ctx context.Context, c *localcluster.Cluster, repo string) error {
 		{"kubectl wait --for=condition=Ready pushservice/push", func() error {
 			return s.WaitReady(ctx, "pushservice", "push", 4*time.Minute)
 		}},
+		{"kubectl wait --for=condition=CertificateValid mobileproxy/chat", func() error {
+			return s.WaitCondition(ctx, "mobileproxy", "chat", "CertificateValid", time.Minute)
+		}},
 		{"send test pushes through the relay Service (relay send-test in a Pod)", func() error {
 			for _, p := range []struct{ platform, device string }{{"apple", "demo-iphone-token"}, {"android", "demo-android-token"}} {
 				out, ok, err := s.SendTest(ctx, "push", "send-test-"+p.platform, p.platform, p.device)

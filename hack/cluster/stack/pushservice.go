@@ -93,6 +93,8 @@ spec:
   externalURL: http://chat.%[2]s.svc:8065
   tls:
     secretName: chat-tls
+    # The demo CA stands in for a root that device management installs on the phones.
+    trustedCABundle: {name: chat-tls-ca}
   exposure:
     type: ingress
     ingress: {className: nginx}
@@ -101,7 +103,12 @@ spec:
 
 // WaitReady waits for condition Ready of kind/name in the app namespace.
 func (s *Stack) WaitReady(ctx context.Context, kind, name string, timeout time.Duration) error {
-	return s.C.Kubectl(ctx, nil, "wait", "-n", AppNamespace, "--for=condition=Ready", kind+"/"+name,
+	return s.WaitCondition(ctx, kind, name, "Ready", timeout)
+}
+
+// WaitCondition waits for condition cond of kind/name in the app namespace to be True.
+func (s *Stack) WaitCondition(ctx context.Context, kind, name, cond string, timeout time.Duration) error {
+	return s.C.Kubectl(ctx, nil, "wait", "-n", AppNamespace, "--for=condition="+cond, kind+"/"+name,
 		fmt.Sprintf("--timeout=%ds", int(timeout.Seconds())))
 }
 
@@ -200,7 +207,8 @@ func (s *Stack) Diagnostics(ctx context.Context) string {
 }
 
 // CreateServingCertificate issues a serving certificate for host from a throw-away CA and
-// stores it as the kubernetes.io/tls Secret name (with the CA as ca.crt) in the app namespace.
+// stores it as the kubernetes.io/tls Secret name (with the CA as ca.crt) in the app
+// namespace, and the CA alone as the ConfigMap <name>-ca, the MobileProxy's trusted bundle.
 func (s *Stack) CreateServingCertificate(ctx context.Context, name, host string) error {
 	ca, err := localcluster.NewCA("push-operator demo CA")
 	if err != nil {
@@ -221,5 +229,12 @@ stringData:
 %s
   ca.crt: |
 %s
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: %[1]s-ca, namespace: %[2]s}
+data:
+  ca.crt: |
+%[5]s
 `, name, AppNamespace, indent(cert, 4), indent(key, 4), indent(ca.CertPEM, 4)))
 }
