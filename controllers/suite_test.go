@@ -7,9 +7,6 @@ import (
 	"os"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,30 +15,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
-
-	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
 	"github.com/pushops/push-operator/internal/testenv"
 )
 
 // One real API server and one manager, running the shipped controller wiring, serve every
 // test of this package.
 var (
-	testScheme = runtime.NewScheme()
+	testScheme = NewScheme()
 	testEnv    *envtest.Environment
 	cfg        *rest.Config
 	k8sClient  client.Client
 )
-
-func init() {
-	utilruntime.Must(clientgoscheme.AddToScheme(testScheme))
-	utilruntime.Must(pushv1alpha1.AddToScheme(testScheme))
-	utilruntime.Must(gatewayv1.Install(testScheme))
-	utilruntime.Must(gatewayv1beta1.Install(testScheme))
-	utilruntime.Must(cmv1.AddToScheme(testScheme))
-}
 
 func TestMain(m *testing.M) {
 	code, err := runSuite(m)

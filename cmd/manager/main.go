@@ -6,9 +6,6 @@ import (
 	"flag"
 	"os"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -16,28 +13,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
-
-	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
 	"github.com/pushops/push-operator/controllers"
 )
 
 var (
-	scheme   = runtime.NewScheme()
+	scheme   = controllers.NewScheme()
 	setupLog = ctrl.Log.WithName("setup")
 )
-
-func init() {
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(pushv1alpha1.AddToScheme(scheme))
-	// MobileProxy renders Gateway API routes and cert-manager Certificates when those CRDs
-	// are installed; registering the types costs nothing when they are not.
-	utilruntime.Must(gatewayv1.Install(scheme))
-	utilruntime.Must(gatewayv1beta1.Install(scheme))
-	utilruntime.Must(cmv1.AddToScheme(scheme))
-}
 
 func main() {
 	var (

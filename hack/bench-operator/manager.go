@@ -10,19 +10,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
-
-	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
 	"github.com/pushops/push-operator/controllers"
 )
 
@@ -36,22 +29,11 @@ var writesMetric = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Writes (create, update, patch, apply, delete, status) the manager's client made.",
 }, []string{"verb"})
 
-func newScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(pushv1alpha1.AddToScheme(s))
-	// As cmd/manager registers them (the CRDs are not installed in the benchmark).
-	utilruntime.Must(gatewayv1.Install(s))
-	utilruntime.Must(gatewayv1beta1.Install(s))
-	utilruntime.Must(cmv1.AddToScheme(s))
-	return s
-}
-
 // runManager is the child process: the shipped manager options and controllers, a write
 // counting client, metrics on metricsAddr. It stops on SIGTERM.
 func runManager(metricsAddr string) error {
 	crmetrics.Registry.MustRegister(writesMetric)
-	options := controllers.ManagerOptions(newScheme())
+	options := controllers.ManagerOptions(controllers.NewScheme())
 	options.Metrics = metricsserver.Options{BindAddress: metricsAddr}
 	options.HealthProbeBindAddress = "0"
 	options.NewClient = func(cfg *rest.Config, opts client.Options) (client.Client, error) {

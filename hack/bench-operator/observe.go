@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
+	"github.com/pushops/push-operator/controllers"
 )
 
 // Converged, as this benchmark defines it (there is no kubelet or Ingress controller on
@@ -62,7 +63,7 @@ func newTracker(ctx context.Context, cfg *rest.Config) (*tracker, error) {
 	for _, gvk := range []schema.GroupVersionKind{configMapGVK, serviceGVK, deploymentGVK, ingressGVK} {
 		byObject[metadataOf(gvk)] = cache.ByObject{Label: sel}
 	}
-	c, err := cache.New(cfg, cache.Options{Scheme: newScheme(), ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()})
+	c, err := cache.New(cfg, cache.Options{Scheme: controllers.NewScheme(), ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()})
 	if err != nil {
 		return nil, err
 	}

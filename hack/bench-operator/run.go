@@ -70,7 +70,7 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 	// The benchmark's own client is not the thing measured: no client-side limit.
 	setupCfg := rest.CopyConfig(cfg)
 	setupCfg.QPS, setupCfg.Burst = 2000, 4000
-	bench, err := client.New(setupCfg, client.Options{Scheme: newScheme()})
+	bench, err := client.New(setupCfg, client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
 		return r, err
 	}
@@ -195,7 +195,7 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 			tenantChildren = append(tenantChildren, c)
 		}
 	}
-	floorClient, err := client.New(controllers.TuneRESTConfig(cfg), client.Options{Scheme: newScheme()})
+	floorClient, err := client.New(controllers.TuneRESTConfig(cfg), client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
 		return r, err
 	}

@@ -14,37 +14,22 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
-
-	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
+	"github.com/pushops/push-operator/controllers"
 	"github.com/pushops/push-operator/internal/testenv"
 )
 
 var (
-	scheme    = runtime.NewScheme()
+	scheme    = controllers.NewScheme()
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
 	k8sClient client.Client
 )
-
-func init() {
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(pushv1alpha1.AddToScheme(scheme))
-	utilruntime.Must(gatewayv1.Install(scheme))
-	utilruntime.Must(gatewayv1beta1.Install(scheme))
-	utilruntime.Must(cmv1.AddToScheme(scheme))
-}
 
 func TestMain(m *testing.M) {
 	code, err := run(m)
