@@ -5,8 +5,9 @@
 package apns
 
 import (
+	"encoding/json"
+
 	"github.com/sideshow/apns2"
-	"github.com/sideshow/apns2/payload"
 
 	"github.com/pushops/push-operator/relay/push"
 )
@@ -24,7 +25,8 @@ const (
 type Form struct {
 	// Topic is the app's bundle ID.
 	Topic string
-	// VoIP sends a PushKit push: topic "<bundle>.voip", push type voip.
+	// VoIP sends every push as PushKit: topic "<bundle>.voip", push type voip. Without
+	// it, a push whose transport is "voip" is sent that way (the chat server's calls).
 	VoIP bool
 	// Background sends content-available-only pushes (clear, test) as Apple documents
 	// them: push type background, priority 5. Off: push type alert, priority 10, as the
@@ -43,7 +45,7 @@ func Notification(n *push.Notification, form Form) *apns2.Notification {
 		Payload:     Payload(n),
 	}
 	switch {
-	case form.VoIP:
+	case form.VoIP || n.Transport == push.TransportVoIP:
 		note.Topic = form.Topic + ".voip"
 		note.PushType = apns2.PushTypeVOIP
 	case form.Background && contentAvailableOnly(n):
@@ -57,68 +59,101 @@ func contentAvailableOnly(n *push.Notification) bool {
 	return !n.IsIDLoaded && (n.Type == push.TypeClear || n.Type == push.TypeTest)
 }
 
-// Payload is the aps dictionary plus the custom keys of push-api.md.
-func Payload(n *push.Notification) *payload.Payload {
-	p := payload.NewPayload()
+// payloadJSON is the APNs payload the Mattermost apps read: the aps dictionary plus the
+// custom keys of push-api.md. It is a struct rather than apns2's map-based payload builder
+// because it is encoded once per push on the hot path: a struct encodes without sorting
+// map keys or boxing every value. Keys the reference always sends have no omitempty.
+type payloadJSON struct {
+	APS          apsJSON `json:"aps"`
+	Type         string  `json:"type"`
+	SubType      string  `json:"sub_type"`
+	ServerID     string  `json:"server_id"`
+	IsCRTEnabled bool    `json:"is_crt_enabled"`
+	Signature    string  `json:"signature"`
+	// Version is sent (even empty) with message, session and id-loaded pushes only.
+	Version  *string `json:"version,omitempty"`
+	IDLoaded bool    `json:"id_loaded,omitempty"`
+
+	ChannelID        string `json:"channel_id,omitempty"`
+	ChannelName      string `json:"channel_name,omitempty"`
+	AckID            string `json:"ack_id,omitempty"`
+	TeamID           string `json:"team_id,omitempty"`
+	SenderID         string `json:"sender_id,omitempty"`
+	SenderName       string `json:"sender_name,omitempty"`
+	PostID           string `json:"post_id,omitempty"`
+	RootID           string `json:"root_id,omitempty"`
+	OverrideUsername string `json:"override_username,omitempty"`
+	OverrideIconURL  string `json:"override_icon_url,omitempty"`
+	FromWebhook      string `json:"from_webhook,omitempty"`
+}
+
+type apsJSON struct {
+	// Alert is the message text (a string), or title and body (*alertJSON).
+	Alert            any    `json:"alert,omitempty"`
+	Badge            *int   `json:"badge,omitempty"`
+	Category         string `json:"category,omitempty"`
+	ContentAvailable int    `json:"content-available,omitempty"`
+	MutableContent   int    `json:"mutable-content,omitempty"`
+	Sound            string `json:"sound,omitempty"`
+	ThreadID         string `json:"thread-id,omitempty"`
+}
+
+type alertJSON struct {
+	Title string `json:"title,omitempty"`
+	Body  string `json:"body,omitempty"`
+}
+
+// Payload is the encoded APNs payload for n (apns2 sends a []byte payload as it is).
+func Payload(n *push.Notification) []byte {
+	p := payloadJSON{}
 	if n.Badge != push.BadgeUnset {
 		badge := n.Badge
 		if n.Type == push.TypeClear && badge == 0 && n.AppVersion > 1 {
 			badge = 1 // what the reference sends; newer apps recount the badge themselves
 		}
-		p.Badge(badge)
+		p.APS.Badge = &badge
 	}
 	switch {
 	case n.IsIDLoaded:
-		p.Category(n.Category).Sound("default").Custom("version", n.Version).
-			Custom("id_loaded", true).MutableContent().AlertBody(n.Message).ContentAvailable()
+		p.APS.Category, p.APS.Sound, p.APS.MutableContent, p.APS.ContentAvailable = n.Category, "default", 1, 1
+		p.APS.Alert = &alertJSON{Body: n.Message}
+		p.Version, p.IDLoaded = &n.Version, true
 	case n.Type == push.TypeMessage || n.Type == push.TypeSession:
-		p.Category(n.Category).Sound("default").MutableContent().Custom("version", n.Version)
+		p.APS.Category, p.APS.Sound, p.APS.MutableContent = n.Category, "default", 1
+		p.Version = &n.Version
 		if n.Type == push.TypeMessage {
-			p.ContentAvailable()
+			p.APS.ContentAvailable = 1
 		}
 		if n.Version == "v2" && n.ChannelName != "" {
-			p.AlertTitle(n.ChannelName).AlertBody(n.Message)
+			p.APS.Alert = &alertJSON{Title: n.ChannelName, Body: n.Message}
 		} else {
-			p.Alert(n.Message)
+			p.APS.Alert = n.Message
 		}
-		if n.ChannelName != "" {
-			p.Custom("channel_name", n.ChannelName)
-		}
+		p.ChannelName = n.ChannelName
 	case n.Type == push.TypeClear || n.Type == push.TypeTest:
-		p.ContentAvailable()
+		p.APS.ContentAvailable = 1
 	}
-	customKeys(p, n)
-	return p
+	customKeys(&p, n)
+	raw, err := json.Marshal(&p)
+	if err != nil {
+		panic("apns: encoding a payload of strings, ints and bools failed: " + err.Error())
+	}
+	return raw
 }
 
-func customKeys(p *payload.Payload, n *push.Notification) {
-	signature := n.Signature
-	if signature == "" {
-		signature = noSignature
+func customKeys(p *payloadJSON, n *push.Notification) {
+	p.Type, p.SubType, p.ServerID, p.IsCRTEnabled, p.Signature = n.Type, n.SubType, n.ServerID, n.IsCRTEnabled, n.Signature
+	if p.Signature == "" {
+		p.Signature = noSignature
 	}
-	p.Custom("type", n.Type).Custom("sub_type", n.SubType).Custom("server_id", n.ServerID).
-		Custom("is_crt_enabled", n.IsCRTEnabled).Custom("signature", signature)
 	if n.ChannelID != "" {
-		p.Custom("channel_id", n.ChannelID)
+		p.ChannelID = n.ChannelID
 		if n.IsCRTEnabled && n.RootID != "" {
-			p.ThreadID(n.RootID)
+			p.APS.ThreadID = n.RootID
 		} else {
-			p.ThreadID(n.ChannelID)
+			p.APS.ThreadID = n.ChannelID
 		}
 	}
-	for _, kv := range []struct{ key, val string }{
-		{"ack_id", n.AckID},
-		{"team_id", n.TeamID},
-		{"sender_id", n.SenderID},
-		{"sender_name", n.SenderName},
-		{"post_id", n.PostID},
-		{"root_id", n.RootID},
-		{"override_username", n.OverrideUsername},
-		{"override_icon_url", n.OverrideIconURL},
-		{"from_webhook", n.FromWebhook},
-	} {
-		if kv.val != "" {
-			p.Custom(kv.key, kv.val)
-		}
-	}
+	p.AckID, p.TeamID, p.SenderID, p.SenderName = n.AckID, n.TeamID, n.SenderID, n.SenderName
+	p.PostID, p.RootID, p.OverrideUsername, p.OverrideIconURL, p.FromWebhook = n.PostID, n.RootID, n.OverrideUsername, n.OverrideIconURL, n.FromWebhook
 }

@@ -128,10 +128,7 @@ func TestPayloadFollowsTheContract(t *testing.T) {
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			raw, err := json.Marshal(Payload(tc.n))
-			if err != nil {
-				t.Fatal(err)
-			}
+			raw := Payload(tc.n)
 			var got map[string]any
 			if err := json.Unmarshal(raw, &got); err != nil {
 				t.Fatal(err)
@@ -148,6 +145,9 @@ func TestPayloadFollowsTheContract(t *testing.T) {
 func TestNotificationHeaders(t *testing.T) {
 	msg := base(func(n *push.Notification) { n.Type = push.TypeMessage })
 	clear := base(func(n *push.Notification) { n.Type = push.TypeClear })
+	voip := base(func(n *push.Notification) {
+		n.Type, n.SubType, n.Transport = push.TypeMessage, "calls", push.TransportVoIP
+	})
 	cases := []struct {
 		name     string
 		n        *push.Notification
@@ -161,6 +161,7 @@ func TestNotificationHeaders(t *testing.T) {
 		{"background form for content-available-only", clear, Form{Topic: "com.x", Background: true}, "com.x", apns2.PushTypeBackground, 5},
 		{"background form leaves messages alone", msg, Form{Topic: "com.x", Background: true}, "com.x", apns2.PushTypeAlert, 10},
 		{"VoIP topic and push type", msg, Form{Topic: "com.x", VoIP: true}, "com.x.voip", apns2.PushTypeVOIP, 10},
+		{"transport voip from the chat server (calls)", voip, Form{Topic: "com.x"}, "com.x.voip", apns2.PushTypeVOIP, 10},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,10 +21,8 @@ import (
 )
 
 // ignoredByRelay are keys the chat server sends that the relay's wire contract does not
-// use yet, with the reason. Everything else must arrive at the sender unchanged.
-var ignoredByRelay = map[string]string{
-	"transport": "VoIP delivery is chosen by platform name (e.g. apple_voip_rn), not by transport",
-}
+// use, with the reason. Everything else must arrive at the sender unchanged.
+var ignoredByRelay = map[string]string{}
 
 type recorder struct {
 	mu     sync.Mutex

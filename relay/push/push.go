@@ -31,6 +31,9 @@ type Notification struct {
 	IsCRTEnabled     bool   `json:"is_crt_enabled"`
 	IsIDLoaded       bool   `json:"is_id_loaded"`
 	Signature        string `json:"signature,omitempty"`
+	// Transport "voip" asks for a PushKit (VoIP) push, as the chat server does for calls
+	// ringing on iOS; empty is the standard path.
+	Transport string `json:"transport,omitempty"`
 
 	// AppVersion is the N of a "-vN" platform suffix (0 when absent); Platform holds the
 	// name without the suffix once the request has been decoded.
@@ -49,6 +52,9 @@ const (
 	TypeTest        = "test"
 )
 
+// TransportVoIP in Notification.Transport selects Apple's PushKit path.
+const TransportVoIP = "voip"
+
 // BadgeUnset in Notification.Badge means "do not set the badge".
 const BadgeUnset = -1
 
@@ -60,6 +66,9 @@ type Ack struct {
 	Type       string `json:"type"`
 	PostID     string `json:"post_id,omitempty"`
 	IsIDLoaded bool   `json:"is_id_loaded"`
+
+	// Raw is the request body as received, for a forward sender to pass on unchanged.
+	Raw []byte `json:"-"`
 }
 
 // Status is the answer the chat server acts on.
@@ -95,4 +104,10 @@ type Result struct {
 // definitive rejection. Send must be safe for concurrent use.
 type Sender interface {
 	Send(ctx context.Context, n *Notification) Result
+}
+
+// Acker is a Sender that passes acks on to where its pushes went: a forward sender, whose
+// upstream counts deliveries. forwarded is false when this sender keeps acks to itself.
+type Acker interface {
+	Ack(ctx context.Context, a *Ack) (res Result, forwarded bool)
 }
