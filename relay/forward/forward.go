@@ -24,8 +24,11 @@ import (
 	"github.com/pushops/push-operator/relay/retry"
 )
 
-// sendPath is the upstream route, as the chat server builds it.
-const sendPath = "/api/v1/send_push"
+// The upstream routes, as the chat server builds them.
+const (
+	sendPath = "/api/v1/send_push"
+	ackPath  = "/api/v1/ack"
+)
 
 // userAgent says who relays, beside what the chat server would send.
 const userAgent = "Mattermost-Bot/1.1 push-relay"
@@ -44,7 +47,8 @@ type Options struct {
 // Sender forwards one platform's (or every unknown platform's) pushes upstream.
 type Sender struct {
 	platform  string // metrics label ("*" for the catch-all)
-	url       string
+	url       string // send_push
+	ackURL    string
 	client    *http.Client
 	transport *http.Transport
 	opts      Options
@@ -66,6 +70,7 @@ func New(platform string, c *config.Forward, o Options) (*Sender, error) {
 	return &Sender{
 		platform:  platform,
 		url:       strings.TrimRight(c.UpstreamURL, "/") + sendPath,
+		ackURL:    strings.TrimRight(c.UpstreamURL, "/") + ackPath,
 		client:    &http.Client{Transport: tr},
 		transport: tr,
 		opts:      o,
@@ -84,7 +89,7 @@ func (s *Sender) Send(ctx context.Context, n *push.Notification) push.Result {
 	onRetry := func() { s.opts.Metrics.Retries.WithLabelValues(s.platform, "forward").Inc() }
 	return s.opts.Retry.Run(ctx, onRetry, func(ctx context.Context) (push.Result, bool) {
 		start := time.Now()
-		res, retryable, err := s.post(ctx, body)
+		res, retryable, err := s.post(ctx, s.url, body)
 		s.opts.Metrics.ForwardRequestDuration.WithLabelValues(s.platform).Observe(time.Since(start).Seconds())
 		if err != nil {
 			s.opts.Log.V(1).Info("upstream push service unreachable", "platform", s.platform,
@@ -92,6 +97,28 @@ func (s *Sender) Send(ctx context.Context, n *push.Notification) push.Result {
 		}
 		return res, retryable
 	})
+}
+
+// Ack passes the ack upstream unchanged, so the upstream's delivery counts stay whole, and
+// returns its answer, retrying like Send.
+func (s *Sender) Ack(ctx context.Context, a *push.Ack) (push.Result, bool) {
+	body := a.Raw
+	if body == nil {
+		var err error
+		if body, err = json.Marshal(a); err != nil {
+			return push.Result{Status: push.StatusFail, Reason: "cannot encode the ack"}, true
+		}
+	}
+	onRetry := func() { s.opts.Metrics.Retries.WithLabelValues(s.platform, "forward").Inc() }
+	return s.opts.Retry.Run(ctx, onRetry, func(ctx context.Context) (push.Result, bool) {
+		start := time.Now()
+		res, retryable, err := s.post(ctx, s.ackURL, body)
+		s.opts.Metrics.ForwardRequestDuration.WithLabelValues(s.platform).Observe(time.Since(start).Seconds())
+		if err != nil {
+			s.opts.Log.V(1).Info("upstream push service unreachable for an ack", "platform", s.platform, "error", egress.Describe(err))
+		}
+		return res, retryable
+	}), true
 }
 
 // Body is what goes upstream: the request as received, or (when the relay changed the
@@ -108,8 +135,8 @@ func Body(n *push.Notification) ([]byte, error) {
 	return json.Marshal(&c)
 }
 
-func (s *Sender) post(ctx context.Context, body []byte) (push.Result, bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+func (s *Sender) post(ctx context.Context, url string, body []byte) (push.Result, bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return push.Result{Status: push.StatusFail, Reason: "bad upstream URL"}, false, err
 	}

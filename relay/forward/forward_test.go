@@ -35,7 +35,8 @@ type upstream struct {
 	caFile string
 	mu     sync.Mutex
 	bodies [][]byte
-	fails  map[string]int // device id → how many 503s to answer first
+	acks   [][]byte
+	fails  map[string]int // device id (or ack id) → how many 503s to answer first
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -61,6 +62,10 @@ func newUpstream(t *testing.T) *upstream {
 }
 
 func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/v1/ack" && r.Method == http.MethodPost {
+		u.ack(w, r)
+		return
+	}
 	if r.URL.Path != "/api/v1/send_push" || r.Method != http.MethodPost {
 		http.NotFound(w, r)
 		return
@@ -84,6 +89,29 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		answer.Status = push.StatusRemove
 	case strings.HasPrefix(n.DeviceID, "bad"):
 		answer = push.Response{Status: push.StatusFail, Error: "unknown send response error"}
+	}
+	_ = json.NewEncoder(w).Encode(answer)
+}
+
+// ack records an ack and answers like the reference: OK, or FAIL for an unknown id.
+func (u *upstream) ack(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var a push.Ack
+	_ = json.Unmarshal(body, &a)
+	u.mu.Lock()
+	u.acks = append(u.acks, body)
+	fail := u.fails[a.ID] > 0
+	if fail {
+		u.fails[a.ID]--
+	}
+	u.mu.Unlock()
+	answer := push.Response{Status: push.StatusOK}
+	switch {
+	case fail:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		answer = push.Response{Status: push.StatusFail, Error: "overloaded"}
+	case a.ID == "unknown":
+		answer = push.Response{Status: push.StatusFail, Error: "unknown ack id"}
 	}
 	_ = json.NewEncoder(w).Encode(answer)
 }
@@ -187,5 +215,52 @@ func TestRejectsUnusableUpstreamURLs(t *testing.T) {
 		if _, err := forward.New("x", &config.Forward{UpstreamURL: u}, forward.Options{}); err == nil {
 			t.Errorf("upstream URL %q accepted", u)
 		}
+	}
+}
+
+func TestForwardsAcksUnchanged(t *testing.T) {
+	u := newUpstream(t)
+	proxy, err := fake.NewProxy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	s := u.sender(t, proxy)
+	raw := []byte(`{"id":"ack1","received_at":1700000000000,"platform":"apple_rn-v2","type":"message","post_id":"p1","new_field":true}`)
+	u.fails["flaky"] = 1
+	cases := []struct {
+		name   string
+		ack    *push.Ack
+		status push.Status
+		reason string
+		tries  int
+		body   string
+	}{
+		{name: "the ack as received", ack: &push.Ack{ID: "ack1", Platform: "apple_rn", Type: "message", Raw: raw},
+			status: push.StatusOK, tries: 1, body: string(raw)},
+		{name: "encoded when there is no raw body", ack: &push.Ack{ID: "ack2", Platform: "apple_rn", Type: "clear"},
+			status: push.StatusOK, tries: 1, body: `{"id":"ack2","received_at":0,"platform":"apple_rn","type":"clear","is_id_loaded":false}`},
+		{name: "upstream FAIL", ack: &push.Ack{ID: "unknown", Platform: "apple_rn", Type: "message"},
+			status: push.StatusFail, reason: "unknown ack id", tries: 1},
+		{name: "upstream 503 once, then OK", ack: &push.Ack{ID: "flaky", Platform: "apple_rn", Type: "message"},
+			status: push.StatusOK, tries: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			u.mu.Lock()
+			u.acks = nil
+			u.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res, forwarded := s.Ack(ctx, tc.ack)
+			if !forwarded || res.Status != tc.status || res.Reason != tc.reason || res.Tries != tc.tries {
+				t.Errorf("got %+v (forwarded %v), want %s %q after %d tries", res, forwarded, tc.status, tc.reason, tc.tries)
+			}
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			if tc.body != "" && (len(u.acks) != 1 || string(u.acks[0]) != tc.body) {
+				t.Errorf("upstream received %q, want %q", u.acks, tc.body)
+			}
+		})
 	}
 }

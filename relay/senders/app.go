@@ -56,6 +56,19 @@ func (a *app) Send(ctx context.Context, n *push.Notification) push.Result {
 	return push.Result{Status: push.StatusFail, Reason: fmt.Sprintf("app %s is not ready: credentials did not load", a.name())}
 }
 
+// Ack passes an ack to the current client when that client forwards acks upstream.
+func (a *app) Ack(ctx context.Context, ack *push.Ack) (push.Result, bool) {
+	b := a.current.Load()
+	if b == nil {
+		return push.Result{}, false
+	}
+	acker, ok := b.Sender.(push.Acker)
+	if !ok {
+		return push.Result{}, false
+	}
+	return acker.Ack(ctx, ack)
+}
+
 func (a *app) problem() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -3,6 +3,7 @@ package senders_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -152,6 +153,39 @@ func TestUnknownPlatformsGoToTheForwardUpstream(t *testing.T) {
 	other, ok := s.Lookup("apple_rnbeta")
 	if !ok || other == known {
 		t.Errorf("unknown platform: sender %v ok %v, want the forward sender", other, ok)
+	}
+}
+
+// TestAcksGoUpstreamOnlyInForwardMode: an ack for a forwarded platform reaches the
+// upstream's /api/v1/ack; one for an app the relay delivers itself stays here.
+func TestAcksGoUpstreamOnlyInForwardMode(t *testing.T) {
+	var acks atomic.Int64
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/ack" {
+			acks.Add(1)
+		}
+		_, _ = w.Write([]byte(`{"status":"OK"}`))
+	}))
+	t.Cleanup(upstream.Close)
+	e := newEnv(t)
+	e.cfg.Forward = &config.Forward{UpstreamURL: upstream.URL}
+	s := e.set(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ack := &push.Ack{ID: "a1", Platform: "apple_rnbeta", Type: "message"}
+	for platform, want := range map[string]bool{"apple_rn": false, "android_rn": false, "apple_rnbeta": true} {
+		sender, _ := s.Lookup(platform)
+		acker, ok := sender.(push.Acker)
+		if !ok {
+			t.Fatalf("%s: sender is not an Acker", platform)
+		}
+		res, forwarded := acker.Ack(ctx, ack)
+		if forwarded != want || (want && res.Status != push.StatusOK) {
+			t.Errorf("%s: Ack = %+v, forwarded %v; want forwarded %v", platform, res, forwarded, want)
+		}
+	}
+	if n := acks.Load(); n != 1 {
+		t.Errorf("upstream received %d acks, want 1", n)
 	}
 }
 

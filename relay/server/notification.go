@@ -59,6 +59,7 @@ func decodeAck(body []byte) (*push.Ack, error) {
 	if err := json.Unmarshal(body, a); err != nil {
 		return nil, fmt.Errorf("failed to decode the ack JSON: %w", err)
 	}
+	a.Raw = body
 	a.Platform, _ = splitAppVersion(a.Platform)
 	switch {
 	case a.ID == "":

@@ -130,7 +130,8 @@ func (s *Server) send(ctx context.Context, sender push.Sender, n *push.Notificat
 	return o
 }
 
-// acknowledge is the ack pipeline: authenticate → read → decode and validate → record.
+// acknowledge is the ack pipeline: authenticate → read → decode and validate → pass on
+// (forward mode) → record.
 func (s *Server) acknowledge(r *http.Request) outcome {
 	if rej := s.auth.CheckTransport(r); rej != nil {
 		return refused(rej)
@@ -143,7 +144,17 @@ func (s *Server) acknowledge(r *http.Request) outcome {
 	if err != nil {
 		return fail(stageBadInput, http.StatusOK, err.Error())
 	}
-	return outcome{stage: stageAcked, httpStatus: http.StatusOK, ack: a, resp: push.Response{Status: push.StatusOK}}
+	acked := outcome{stage: stageAcked, httpStatus: http.StatusOK, ack: a, resp: push.Response{Status: push.StatusOK}}
+	if sender, ok := s.router.Lookup(a.Platform); ok {
+		if acker, ok := sender.(push.Acker); ok {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.Timeouts.Send.Std())
+			defer cancel()
+			if res, forwarded := acker.Ack(ctx, a); forwarded && res.Status != push.StatusOK {
+				acked.resp = push.Response{Status: push.StatusFail, Error: res.Reason}
+			}
+		}
+	}
+	return acked
 }
 
 func readBody(r *http.Request) ([]byte, outcome, bool) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -283,6 +284,40 @@ func TestAck(t *testing.T) {
 	h.do(http.MethodPost, "/api/v1/ack", `{"id":"a","platform":"made_up_1","type":"weird"}`)
 	if got := testutil.ToFloat64(h.metrics.Delivered.WithLabelValues("other", "other")); got != 1 {
 		t.Errorf("unknown platform/type not folded into 'other': %v", got)
+	}
+}
+
+// ackingSender stands for a forward sender: it passes acks on and answers what the
+// upstream said.
+type ackingSender struct {
+	recordingSender
+	answer push.Result
+	acks   []*push.Ack
+}
+
+func (s *ackingSender) Ack(_ context.Context, a *push.Ack) (push.Result, bool) {
+	s.acks = append(s.acks, a)
+	return s.answer, true
+}
+
+func TestAckForwardedUpstreamAnswersItsStatus(t *testing.T) {
+	h := newHarness(t, testConfig())
+	fwd := &ackingSender{answer: push.Result{Status: push.StatusOK, Tries: 1}}
+	h.router.senders["apple_rnbeta"] = fwd
+	body := `{"id":"ack1","platform":"apple_rnbeta-v2","type":"message","later_field":1}`
+	if code, got := h.do(http.MethodPost, "/api/v1/ack", body); code != 200 || decodeResponse(t, got).Status != push.StatusOK {
+		t.Fatalf("HTTP %d %s", code, got)
+	}
+	if len(fwd.acks) != 1 || string(fwd.acks[0].Raw) != body || fwd.acks[0].Platform != "apple_rnbeta" {
+		t.Fatalf("forwarded %+v, want the ack with its body as received", fwd.acks)
+	}
+	fwd.answer = push.Result{Status: push.StatusFail, Reason: "upstream answered HTTP 503"}
+	code, got := h.do(http.MethodPost, "/api/v1/ack", body)
+	if r := decodeResponse(t, got); code != 200 || r.Status != push.StatusFail || r.Error != "upstream answered HTTP 503" {
+		t.Fatalf("upstream failure: HTTP %d %+v", code, r)
+	}
+	if got := testutil.ToFloat64(h.metrics.Delivered.WithLabelValues("apple_rnbeta", "message")); got != 2 {
+		t.Errorf("service_delivered_total = %v, want both acks counted", got)
 	}
 }
 
