@@ -26,8 +26,13 @@ func scrape(addr string) ([]sample, error) {
 		return nil, fmt.Errorf("scraping the manager: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	return parseSamples(resp)
+}
+
+// parseSamples reads a /metrics answer in the Prometheus text format.
+func parseSamples(resp *http.Response) ([]sample, error) {
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("scraping the manager: %s", resp.Status)
+		return nil, fmt.Errorf("scraping %s: %s", resp.Request.URL, resp.Status)
 	}
 	var out []sample
 	sc := bufio.NewScanner(resp.Body)

@@ -29,7 +29,7 @@ func startSampler(ctx context.Context, addr string, start time.Time) *sampler {
 		for {
 			if st, err := readStats(addr); err == nil {
 				s.mu.Lock()
-				s.points = append(s.points, point{at: time.Since(start), depth: st.depth["pushservice"] + st.depth["mobileproxy"], reconciles: st.totalReconciles()})
+				s.points = append(s.points, point{at: time.Since(start), depth: st.depth["pushservice"] + st.depth["mobileproxy"], reconciles: st.totalReconciles(), psDepth: st.depth["pushservice"]})
 				s.mu.Unlock()
 			}
 			select {
@@ -80,7 +80,7 @@ func (r result) printTimeline() {
 		if dt := (p.at - prev.at).Seconds(); dt > 0 {
 			rate = (p.reconciles - prev.reconciles) / dt
 		}
-		fmt.Fprintf(&b, "  t=%5.1fs  depth %5.0f  reconciles/s %6.0f\n", p.at.Seconds(), p.depth, rate)
+		fmt.Fprintf(&b, "  t=%5.1fs  depth %5.0f (PS %5.0f, MP %5.0f)  reconciles/s %6.0f\n", p.at.Seconds(), p.depth, p.psDepth, p.depth-p.psDepth, rate)
 		prev = p
 	}
 	fmt.Printf("converged in %s; workqueue depth (pushservice+mobileproxy) over time:\n%s", secs(r.total)+"s", b.String())
@@ -89,18 +89,20 @@ func (r result) printTimeline() {
 func printTable(results []result) {
 	fmt.Println("\nconverged = observedGeneration current + CredentialsValid/CertificateValid True + every child present (no kubelet: Ready needs pods)")
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "N\ttotal s\tPS p50/p99 s\tMP p50/p99 s\tfloor s\tratio\treconciles/s\tpeak depth\tresync writes/reconciles\theap MiB\tRSS MiB\tpeak RSS MiB\tmanager CPU s\terrors\t")
+	fmt.Fprintln(w, "N\ttotal s\tPS p50/p99 s\tMP p50/p99 s\tfloor s\tratio\tfloor+CR s\tratio+CR\treconciles/s\tpeak depth\tresync writes/reconciles\theap MiB\tRSS MiB\tpeak RSS MiB\tmanager CPU s\tserver CPU s (floor)\terrors\t")
 	for _, r := range results {
-		ratio := 0.0
-		if r.floor > 0 {
-			ratio = r.total.Seconds() / r.floor.Seconds()
+		ratio := func(d time.Duration) float64 {
+			if d <= 0 {
+				return 0
+			}
+			return r.total.Seconds() / d.Seconds()
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s/%s\t%s/%s\t%s\t%.2f\t%.0f\t%.0f\t%.0f/%.0f\t%s\t%s\t%s\t%.1f\t%.0f\t\n",
+		fmt.Fprintf(w, "%d\t%s\t%s/%s\t%s/%s\t%s\t%.2f\t%s\t%.2f\t%.0f\t%.0f\t%.0f/%.0f\t%s\t%s\t%s\t%.1f\t%.1f (%.1f)\t%.0f\t\n",
 			r.n, secs(r.total),
 			secs(percentile(r.psLatency, .5)), secs(percentile(r.psLatency, .99)),
 			secs(percentile(r.mpLatency, .5)), secs(percentile(r.mpLatency, .99)),
-			secs(r.floor), ratio, r.reconcilesPerSecond, r.peakDepth,
-			r.resyncWrites, r.resyncReconciles, mib(r.heap), mib(r.rss), mib(r.peakRSS), r.managerCPU, r.reconcileErrors)
+			secs(r.floor), ratio(r.floor), secs(r.fullFloor), ratio(r.fullFloor), r.reconcilesPerSecond, r.peakDepth,
+			r.resyncWrites, r.resyncReconciles, mib(r.heap), mib(r.rss), mib(r.peakRSS), r.managerCPU, r.serverCPU, r.floorServerCPU, r.reconcileErrors)
 	}
 	_ = w.Flush()
 }

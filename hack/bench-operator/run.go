@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -14,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,12 +34,14 @@ const sampleEvery = 500 * time.Millisecond
 type point struct {
 	at         time.Duration
 	depth      float64 // both controllers' workqueues
+	psDepth    float64 // the PushService controller's alone
 	reconciles float64
 }
 
 type result struct {
 	n                    int
 	total, floor         time.Duration
+	fullFloor            time.Duration // the floor plus creating the custom resources and writing their status
 	psLatency, mpLatency []time.Duration
 	reconcilesPerSecond  float64
 	reconcileErrors      float64
@@ -46,6 +50,8 @@ type result struct {
 	resyncWrites         float64
 	heap, rss, peakRSS   float64
 	managerCPU           float64 // CPU seconds the manager used while converging
+	serverCPU            float64 // CPU seconds kube-apiserver and etcd used while converging
+	floorServerCPU       float64 // the same while the floor ran
 	timeline             []point
 }
 
@@ -74,14 +80,14 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 	if err != nil {
 		return r, err
 	}
-	tenants, floors := make([]string, n), make([]string, n)
+	tenants, floors, fullFloors := make([]string, n), make([]string, n), make([]string, n)
 	for i := range n {
-		tenants[i], floors[i] = fmt.Sprintf("t%04d", i), fmt.Sprintf("floor-%04d", i)
+		tenants[i], floors[i], fullFloors[i] = fmt.Sprintf("t%04d", i), fmt.Sprintf("floor-%04d", i), fmt.Sprintf("fullfloor-%04d", i)
 	}
 	const warmup = "warmup"
 	setupStart := time.Now()
 	m := newMaterial()
-	if err := createNamespaces(ctx, bench, append(append([]string{warmup}, tenants...), floors...), workers); err != nil {
+	if err := createNamespaces(ctx, bench, slices.Concat([]string{warmup}, tenants, floors, fullFloors), workers); err != nil {
 		return r, fmt.Errorf("creating namespaces: %w", err)
 	}
 	all := append([]string{warmup}, tenants...)
@@ -95,7 +101,7 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 	}); err != nil {
 		return r, err
 	}
-	fmt.Printf("setup: %d namespaces with Secrets, CA bundle and Service in %s\n", 2*n+1, time.Since(setupStart).Round(time.Millisecond))
+	fmt.Printf("setup: %d namespaces with Secrets, CA bundle and Service in %s\n", 3*n+1, time.Since(setupStart).Round(time.Millisecond))
 
 	track, err := newTracker(ctx, cfg)
 	if err != nil {
@@ -132,6 +138,10 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 	if err != nil {
 		return r, err
 	}
+	serverAtStart, serverErr := readServer(setupCfg)
+	if profile := os.Getenv("BENCH_APISERVER_PROFILE"); profile != "" {
+		profileServer(setupCfg, 20*time.Second, fmt.Sprintf("%s.%d", profile, n))
+	}
 	sampler := startSampler(ctx, addr, start)
 	created := &createdAt{ps: map[string]time.Time{}, mp: map[string]time.Time{}}
 	if err := parallel(ctx, n, workers, func(ctx context.Context, i int) error {
@@ -155,6 +165,11 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 	}
 	r.total = end.Sub(start)
 	r.managerCPU = cpuSeconds(mgr.Process.Pid) - cpuBefore
+	if serverAtEnd, err := readServer(setupCfg); err == nil && serverErr == nil {
+		phase := serverAtStart.until(serverAtEnd)
+		r.serverCPU = phase.cpu["kube-apiserver"] + phase.cpu["etcd"]
+		phase.print("until converged (the benchmark's own watches and creates included)", n)
+	}
 	if atEnd, err := readStats(addr); err == nil {
 		fmt.Printf("until converged: %.0f PushService and %.0f MobileProxy reconciles, manager writes by verb:",
 			atEnd.reconciles["pushservice"]-atStart.reconciles["pushservice"], atEnd.reconciles["mobileproxy"]-atStart.reconciles["mobileproxy"])
@@ -189,18 +204,31 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 	if err != nil {
 		return r, err
 	}
-	var tenantChildren = children[:0]
-	for _, c := range children {
-		if c.GetNamespace() != warmup {
-			tenantChildren = append(tenantChildren, c)
-		}
+	crs, err := operatorResources(ctx, bench)
+	if err != nil {
+		return r, err
 	}
+	notWarmup := func(o *unstructured.Unstructured) bool { return o.GetNamespace() == warmup }
+	tenantChildren := slices.DeleteFunc(children, notWarmup)
+	tenantCRs := slices.DeleteFunc(crs, notWarmup)
 	floorClient, err := client.New(controllers.TuneRESTConfig(cfg), client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
 		return r, err
 	}
+	serverBefore, serverErr := readServer(setupCfg)
 	r.floor, err = floor(ctx, floorClient, tenantChildren, func(ns string) string { return "floor-" + ns[1:] }, floorWorkers)
 	fmt.Printf("floor: %d children created by a plain client loop in %s\n", len(tenantChildren), r.floor.Round(time.Millisecond))
+	if serverAfter, err := readServer(setupCfg); err == nil && serverErr == nil {
+		phase := serverBefore.until(serverAfter)
+		r.floorServerCPU = phase.cpu["kube-apiserver"] + phase.cpu["etcd"]
+		phase.print("floor", n)
+	}
+	if err != nil {
+		return r, err
+	}
+	r.fullFloor, err = fullFloor(ctx, floorClient, tenantCRs, tenantChildren, func(ns string) string { return "fullfloor-" + ns[1:] }, floorWorkers)
+	fmt.Printf("floor with the custom resources: %d PushServices and MobileProxies created and their status written once, and their children, in %s\n",
+		len(tenantCRs), r.fullFloor.Round(time.Millisecond))
 	return r, err
 }
 

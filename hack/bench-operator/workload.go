@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -146,15 +147,32 @@ var childKinds = []schema.GroupVersionKind{
 // operatorChildren lists what the operator created, ready to be created again elsewhere:
 // server-set fields, owner references and status removed.
 func operatorChildren(ctx context.Context, c client.Client) ([]*unstructured.Unstructured, error) {
-	var out []*unstructured.Unstructured
 	sel, err := labelSelector(managedBy)
 	if err != nil {
 		return nil, err
 	}
-	for _, gvk := range childKinds {
+	out, err := listCopies(ctx, c, childKinds, client.MatchingLabelsSelector{Selector: sel})
+	for _, u := range out {
+		unstructured.RemoveNestedField(u.Object, "status")
+		unstructured.RemoveNestedField(u.Object, "spec", "clusterIP")
+		unstructured.RemoveNestedField(u.Object, "spec", "clusterIPs")
+	}
+	return out, err
+}
+
+// operatorResources lists the converged PushServices and MobileProxies, server-set fields
+// removed and status kept.
+func operatorResources(ctx context.Context, c client.Client) ([]*unstructured.Unstructured, error) {
+	gv := pushv1alpha1.GroupVersion
+	return listCopies(ctx, c, []schema.GroupVersionKind{gv.WithKind("PushService"), gv.WithKind("MobileProxy")})
+}
+
+func listCopies(ctx context.Context, c client.Client, kinds []schema.GroupVersionKind, opts ...client.ListOption) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, gvk := range kinds {
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := c.List(ctx, list, client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		if err := c.List(ctx, list, opts...); err != nil {
 			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
 		}
 		for i := range list.Items {
@@ -162,9 +180,6 @@ func operatorChildren(ctx context.Context, c client.Client) ([]*unstructured.Uns
 			for _, f := range []string{"resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "ownerReferences"} {
 				unstructured.RemoveNestedField(u.Object, "metadata", f)
 			}
-			unstructured.RemoveNestedField(u.Object, "status")
-			unstructured.RemoveNestedField(u.Object, "spec", "clusterIP")
-			unstructured.RemoveNestedField(u.Object, "spec", "clusterIPs")
 			out = append(out, u)
 		}
 	}
@@ -180,6 +195,42 @@ func floor(ctx context.Context, c client.Client, children []*unstructured.Unstru
 		u.SetNamespace(rename(u.GetNamespace()))
 		if err := c.Create(ctx, u); err != nil {
 			return fmt.Errorf("floor: creating %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+		}
+		return nil
+	})
+	return time.Since(start), err
+}
+
+// fullFloor is the floor plus the rest of what convergence requires, by a plain client loop
+// over tenants on workers goroutines: each tenant's PushService and MobileProxy created and
+// their status written once (copied from the converged ones), then its children created,
+// in the namespaces rename says. The operator cannot do less.
+func fullFloor(ctx context.Context, c client.Client, resources, children []*unstructured.Unstructured, rename func(string) string, workers int) (time.Duration, error) {
+	byTenant := map[string][]*unstructured.Unstructured{}
+	var tenants []string
+	for _, u := range slices.Concat(resources, children) {
+		ns := u.GetNamespace()
+		if _, ok := byTenant[ns]; !ok {
+			tenants = append(tenants, ns)
+		}
+		byTenant[ns] = append(byTenant[ns], u)
+	}
+	start := time.Now()
+	err := parallel(ctx, len(tenants), workers, func(ctx context.Context, i int) error {
+		for _, obj := range byTenant[tenants[i]] {
+			u := obj.DeepCopy()
+			u.SetNamespace(rename(u.GetNamespace()))
+			status, hasStatus := u.Object["status"]
+			if err := c.Create(ctx, u); err != nil {
+				return fmt.Errorf("full floor: creating %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+			}
+			if !hasStatus {
+				continue
+			}
+			u.Object["status"] = status
+			if err := c.Status().Update(ctx, u); err != nil {
+				return fmt.Errorf("full floor: writing the status of %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+			}
 		}
 		return nil
 	})
