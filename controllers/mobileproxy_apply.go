@@ -105,7 +105,7 @@ func (r *MobileProxyReconciler) served(gvk schema.GroupVersionKind) (bool, error
 
 func (r *MobileProxyReconciler) watchOwned(obj client.Object, gvk schema.GroupVersionKind) error {
 	h := handler.EnqueueRequestForOwner(r.Scheme, r.RESTMapper(), &pushv1alpha1.MobileProxy{}, handler.OnlyControllerOwner())
-	return r.watchOnce(gvk, source.Kind(r.cache, obj, h))
+	return r.watchOnce(gvk, source.Kind(r.cache, obj, h, skipCreates)) // see ignoreCreates
 }
 
 // watchOnce starts src the first time gvk is seen; the controller may already be running.

@@ -85,8 +85,12 @@ func (r *MobileProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.writeStatus(ctx, &mp, obs); err != nil {
+	conflicted, err := r.writeStatus(ctx, &mp, obs)
+	switch {
+	case err != nil:
 		return ctrl.Result{}, err
+	case conflicted:
+		return ctrl.Result{RequeueAfter: statusConflictRetry}, nil
 	}
 	return ctrl.Result{RequeueAfter: obs.recheckAfter}, nil
 }
@@ -128,8 +132,8 @@ func (r *MobileProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	crd := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"}}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&pushv1alpha1.MobileProxy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Owns(&networkingv1.Ingress{}).
-		Owns(&corev1.Service{}).
+		Owns(&networkingv1.Ingress{}, ignoreCreates).
+		Owns(&corev1.Service{}, ignoreCreates).
 		Watches(&corev1.Service{}, r.enqueueByIndex(indexService)).
 		Watches(&pushv1alpha1.PushService{}, r.enqueueByIndex(indexPushService)).
 		WatchesMetadata(&corev1.Secret{}, r.enqueueByIndex(indexTLSSecret)).

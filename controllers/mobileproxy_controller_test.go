@@ -125,6 +125,7 @@ func TestMobileProxyJudgesTheServedCertificate(t *testing.T) {
 			t.Fatal(err)
 		}
 		mpEventually(t, mpCondition(client.ObjectKey{Namespace: ns, Name: "expired"}, pushv1alpha1.MobileProxyCertificateValid, metav1.ConditionTrue, pushv1alpha1.ReasonCertificateAccepted))
+		mpEventually(t, eventRecorded(ns, "expired", pushv1alpha1.ReasonCertificateAccepted, corev1.EventTypeNormal)) // a recovery
 	})
 
 	t.Run("a missing Secret says how to create one", func(t *testing.T) {
@@ -182,6 +183,11 @@ func TestMobileProxyIngressConvergesQuietlyAndHeals(t *testing.T) {
 			t.Fatal(err)
 		}
 		mpEventually(t, mpCondition(key, pushv1alpha1.ConditionReady, metav1.ConditionTrue, pushv1alpha1.ReasonAvailable))
+		// A healthy new proxy says one thing: that phones can connect.
+		mpEventually(t, eventRecorded(ns, "chat", pushv1alpha1.ReasonAvailable, corev1.EventTypeNormal))
+		if got := eventsAbout(t, ns, "MobileProxy"); !slices.Equal(got, []string{"Normal Available"}) {
+			t.Errorf("events about a new healthy MobileProxy = %v, want only Normal Available", got)
+		}
 		got := getProxy(t, key)
 		if got.Status.URL != "https://chat.example.com" {
 			t.Errorf("status.url = %q", got.Status.URL)

@@ -49,18 +49,19 @@ const (
 )
 
 // applyChild server-side applies a desired child owned by ps, unless the object in the
-// cluster already carries the hash of exactly this desired state and nobody edited it.
-func (r *PushServiceReconciler) applyChild(ctx context.Context, ps *pushv1alpha1.PushService, obj client.Object) (string, error) {
+// cluster already carries the hash of exactly this desired state and nobody edited it. It
+// returns what it did and, when it applied, the object as the API server stored it.
+func (r *PushServiceReconciler) applyChild(ctx context.Context, ps *pushv1alpha1.PushService, obj client.Object) (string, *unstructured.Unstructured, error) {
 	if err := controllerutil.SetControllerReference(ps, obj, r.Scheme); err != nil {
-		return "", fmt.Errorf("owning %s %q: %w", kindOf(obj), obj.GetName(), err)
+		return "", nil, fmt.Errorf("owning %s %q: %w", kindOf(obj), obj.GetName(), err)
 	}
 	u, err := toUnstructured(obj)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	hash, err := hashObject(u)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	current := r.newObject(u.GroupVersionKind())
 	err = r.Get(ctx, client.ObjectKeyFromObject(obj), current)
@@ -69,14 +70,14 @@ func (r *PushServiceReconciler) applyChild(ctx context.Context, ps *pushv1alpha1
 	case apierrors.IsNotFound(err):
 		action = applyCreated
 	case err != nil:
-		return "", fmt.Errorf("reading %s %q: %w", u.GetKind(), u.GetName(), err)
+		return "", nil, fmt.Errorf("reading %s %q: %w", u.GetKind(), u.GetName(), err)
 	case current.GetAnnotations()[appliedHashAnnotation] != hash || current.GetDeletionTimestamp() != nil:
 		action = applyUpdated
 	default:
 		seen, unchanged := r.applied.check(current)
 		switch {
 		case unchanged:
-			return applySkipped, nil
+			return applySkipped, nil, nil
 		case seen:
 			action = applyRestored
 		default:
@@ -90,10 +91,10 @@ func (r *PushServiceReconciler) applyChild(ctx context.Context, ps *pushv1alpha1
 	annotations[appliedHashAnnotation] = hash
 	u.SetAnnotations(annotations)
 	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), fieldOwner, client.ForceOwnership); err != nil {
-		return "", fmt.Errorf("applying %s %q: %w", u.GetKind(), u.GetName(), err)
+		return "", nil, fmt.Errorf("applying %s %q: %w", u.GetKind(), u.GetName(), err)
 	}
 	r.applied.record(u) // u now holds the API server's answer
-	return action, nil
+	return action, u, nil
 }
 
 // appliedVersions remembers, per child, the version the operator's last apply produced.

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
@@ -23,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pushv1alpha1 "github.com/pushops/push-operator/api/v1alpha1"
@@ -93,21 +96,23 @@ func (r *PushServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	obs := observation{credentials: creds, credentialProblem: problem}
 	if problem == nil {
 		obs.logLevel, _ = pushservice.EffectiveLogLevel(&ps, now)
-		obs.applyErr = r.applyChildren(ctx, &ps, now)
+		var done applied
+		done, obs.applyErr = r.applyChildren(ctx, &ps, now)
+		obs.changes, obs.deployment = done.changes, done.deployment
 	}
-	if obs.deployment, err = r.currentDeployment(ctx, &ps); err != nil {
-		return ctrl.Result{}, err
+	if obs.deployment == nil {
+		if obs.deployment, err = r.currentDeployment(ctx, &ps); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	setStatus(&ps, obs)
-	r.announce(&ps, before, problem)
+	r.announce(&ps, before, problem, obs.changes)
 	if !equality.Semantic.DeepEqual(before, &ps.Status) {
 		err := r.Status().Update(ctx, &ps)
 		switch {
 		case apierrors.IsConflict(err):
-			// The cache was behind the API server; the newer object's watch event brings
-			// this PushService back with the current version.
-			log.FromContext(ctx).V(1).Info("status write conflicted, waiting for the newer version")
-			return ctrl.Result{}, nil
+			log.FromContext(ctx).V(1).Info("status write conflicted, retrying with the newer version")
+			return ctrl.Result{RequeueAfter: statusConflictRetry}, nil
 		case err != nil:
 			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
 		}
@@ -118,11 +123,28 @@ func (r *PushServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return ctrl.Result{RequeueAfter: r.requeueAfter(&ps, problem, now)}, nil
 }
 
-// applyChildren applies every desired child and removes optional ones no longer wanted.
-func (r *PushServiceReconciler) applyChildren(ctx context.Context, ps *pushv1alpha1.PushService, now time.Time) error {
+// childChange is one kind of action applyChildren took, on which children.
+type childChange struct {
+	action  string // applyCreated, applyUpdated, applyRestored or "deleted"
+	objects []string
+}
+
+// applied is what applyChildren did.
+type applied struct {
+	changes []childChange
+	// deployment is the relay Deployment as the API server answered the apply; nil when
+	// it was not applied (the cache has it then).
+	deployment *appsv1.Deployment
+}
+
+// applyChildren applies every desired child and removes optional ones no longer wanted,
+// and says what it changed. On an error it stops, and what it changed so far is not
+// reported: the retry reports it.
+func (r *PushServiceReconciler) applyChildren(ctx context.Context, ps *pushv1alpha1.PushService, now time.Time) (applied, error) {
+	var out applied
 	data, hash, err := pushservice.RenderConfig(pushservice.RelayConfig(ps, now))
 	if err != nil {
-		return err
+		return out, err
 	}
 	image := r.RelayImage
 	if image == "" {
@@ -141,36 +163,36 @@ func (r *PushServiceReconciler) applyChildren(ctx context.Context, ps *pushv1alp
 	if r.serviceMonitorsInstalled() {
 		children = append(children, child{kind: pushservice.ServiceMonitorGVK, desired: optional(pushservice.ServiceMonitor(ps))})
 	}
-	// One event per kind of action: events of the same reason about the same object are
-	// merged into a series, so a reason must say what happened on its own.
-	done := map[string][]string{}
-	var order []string
 	for _, c := range children {
 		action := applySkipped
 		if c.desired != nil {
-			action, err = r.applyChild(ctx, ps, c.desired)
+			var stored *unstructured.Unstructured
+			action, stored, err = r.applyChild(ctx, ps, c.desired)
 			c.kind, c.name = c.desired.GetObjectKind().GroupVersionKind(), c.desired.GetName()
+			if d, ok := c.desired.(*appsv1.Deployment); ok && stored != nil && err == nil {
+				out.deployment = &appsv1.Deployment{}
+				if err = runtime.DefaultUnstructuredConverter.FromUnstructured(stored.Object, out.deployment); err != nil {
+					err = fmt.Errorf("reading the applied Deployment %q: %w", d.Name, err)
+				}
+			}
 		} else {
 			c.name = ps.Name
 			action, err = r.deleteChild(ctx, ps, c)
 		}
 		if err != nil {
-			return err
+			return applied{}, err
 		}
-		if action != applySkipped && action != applyRefresh {
-			if _, ok := done[action]; !ok {
-				order = append(order, action)
-			}
-			done[action] = append(done[action], c.kind.Kind+" "+c.name)
+		if action == applySkipped || action == applyRefresh {
+			continue
 		}
+		i := slices.IndexFunc(out.changes, func(ch childChange) bool { return ch.action == action })
+		if i < 0 {
+			i = len(out.changes)
+			out.changes = append(out.changes, childChange{action: action})
+		}
+		out.changes[i].objects = append(out.changes[i].objects, c.kind.Kind+" "+c.name)
 	}
-	for _, action := range order {
-		if r.Recorder != nil {
-			reason := strings.ToUpper(action[:1]) + action[1:] // Created, Updated, Restored, Deleted
-			r.Recorder.Eventf(ps, nil, corev1.EventTypeNormal, reason, "Apply", "%s %s", action, strings.Join(done[action], ", "))
-		}
-	}
-	return nil
+	return out, nil
 }
 
 // serviceMonitorsInstalled asks the RESTMapper (which rediscovers on a miss) whether the
@@ -200,11 +222,26 @@ func (r *PushServiceReconciler) currentDeployment(ctx context.Context, ps *pushv
 	return &d, nil
 }
 
-// announce sends the events a person should see: credentials turning bad or good, and a
-// certificate entering its last 30 days.
-func (r *PushServiceReconciler) announce(ps *pushv1alpha1.PushService, before *pushv1alpha1.PushServiceStatus, problem *credentialProblem) {
+// announce sends the events a person should see (docs/pushservice.md, "Events"):
+// credentials turning bad or good, a certificate entering its last 30 days, children
+// updated, restored or deleted, and the relay becoming available. A brand-new PushService
+// (no status yet) does not announce the children it creates: the status reports them, and
+// the one Available event says when the relay serves.
+func (r *PushServiceReconciler) announce(ps *pushv1alpha1.PushService, before *pushv1alpha1.PushServiceStatus, problem *credentialProblem, changes []childChange) {
 	if r.Recorder == nil {
 		return
+	}
+	if len(before.Conditions) > 0 {
+		// One event per kind of action: events of the same reason about the same object
+		// are merged into a series, so a reason must say what happened on its own.
+		for _, ch := range changes {
+			reason := strings.ToUpper(ch.action[:1]) + ch.action[1:] // Created, Updated, Restored, Deleted
+			r.Recorder.Eventf(ps, nil, corev1.EventTypeNormal, reason, "Apply", "%s %s", ch.action, strings.Join(ch.objects, ", "))
+		}
+	}
+	if ready := meta.FindStatusCondition(ps.Status.Conditions, pushv1alpha1.ConditionReady); ready != nil && ready.Status == metav1.ConditionTrue &&
+		!meta.IsStatusConditionTrue(before.Conditions, pushv1alpha1.ConditionReady) {
+		r.Recorder.Eventf(ps, nil, corev1.EventTypeNormal, ready.Reason, "Rollout", "%s", ready.Message)
 	}
 	was := meta.FindStatusCondition(before.Conditions, pushv1alpha1.ConditionCredentialsValid)
 	switch {
@@ -257,14 +294,18 @@ func (r *PushServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("indexing PushServices by Secret: %w", err)
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&pushv1alpha1.PushService{}).
-		Owns(&appsv1.Deployment{}). // its status makes the PushService's
-		Owns(&corev1.Service{}).
-		Owns(&networkingv1.Ingress{}).
-		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata). // see metadataOnly
-		Owns(&networkingv1.NetworkPolicy{}, builder.OnlyMetadata).
-		Owns(&policyv1.PodDisruptionBudget{}, builder.OnlyMetadata).
-		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, builder.OnlyMetadata).
+		// Only spec changes: the children are built from the spec alone, and the controller's
+		// own status writes would otherwise bring every PushService back once more.
+		For(&pushv1alpha1.PushService{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Children's create events are this controller's own creates (see ignoreCreates);
+		// the reconcile that made the Deployment reads its status from the apply's answer.
+		Owns(&appsv1.Deployment{}, ignoreCreates). // its status makes the PushService's
+		Owns(&corev1.Service{}, ignoreCreates).
+		Owns(&networkingv1.Ingress{}, ignoreCreates).
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata, ignoreCreates). // see metadataOnly
+		Owns(&networkingv1.NetworkPolicy{}, builder.OnlyMetadata, ignoreCreates).
+		Owns(&policyv1.PodDisruptionBudget{}, builder.OnlyMetadata, ignoreCreates).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, builder.OnlyMetadata, ignoreCreates).
 		// Only Secret metadata is watched (and cached): enough to know one changed.
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.pushServicesForSecret)).
 		Named("pushservice").

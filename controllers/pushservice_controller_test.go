@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,10 +98,14 @@ func TestPushServiceCreatesItsRelay(t *testing.T) {
 		t.Errorf("credential summary = %+v", got.Status.Credentials)
 	}
 
-	waitForEvent(t, ns, "Created", "created ConfigMap push-config, Deployment push, Service push, Ingress push")
-
 	markRolledOut(t, key)
 	psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionReady, metav1.ConditionTrue, pushv1alpha1.ReasonRelayAvailable))
+	// A new PushService announces itself once, when the relay serves; the children it
+	// created on the way are in its status, not in events.
+	waitForEvent(t, ns, pushv1alpha1.ReasonRelayAvailable, "relay pod(s) ready at https://push.example.com")
+	if got := eventsAbout(t, ns, "PushService"); !slices.Equal(got, []string{"Normal Available"}) {
+		t.Errorf("events about a new PushService = %v, want only Normal Available", got)
+	}
 	psvcEventually(t, psTimeout, conditionIs(ps, pushv1alpha1.ConditionProgressing, metav1.ConditionFalse, pushv1alpha1.ReasonRolloutComplete))
 	if got := getPS(t, ps); got.Status.ReadyReplicas != 2 {
 		t.Errorf("readyReplicas = %d, want 2", got.Status.ReadyReplicas)

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,4 +163,21 @@ func waitForEvent(t *testing.T, ns, reason, text string) {
 		}
 		return fmt.Errorf("no %s event mentioning %q among %v", reason, text, seen)
 	})
+}
+
+// eventsAbout lists "type reason" of every event in ns about an object of kind, oldest first.
+func eventsAbout(t *testing.T, ns, kind string) []string {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := k8sClient.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(list.Items, func(a, b eventsv1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
+	var out []string
+	for _, e := range list.Items {
+		if e.Regarding.Kind == kind {
+			out = append(out, e.Type+" "+e.Reason)
+		}
+	}
+	return out
 }

@@ -19,6 +19,8 @@ type observation struct {
 	credentialProblem *credentialProblem
 	// applyErr is set when the API server refused a child object.
 	applyErr error
+	// changes are what the apply created, updated, restored or deleted, for the events.
+	changes []childChange
 	// deployment is the relay Deployment as last seen; nil when it does not exist.
 	deployment *appsv1.Deployment
 	logLevel   pushv1alpha1.LogLevel
