@@ -28,6 +28,7 @@ func Run(ctx context.Context, cfgPath string, logOut io.Writer) error {
 		return err
 	}
 	defer flush()
+	tuneMemory(log)
 	if f.Legacy {
 		log.Info("converted a mattermost-push-proxy.json configuration", "file", cfgPath, "apps", len(cfg.Apps))
 	}
