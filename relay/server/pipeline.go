@@ -158,7 +158,7 @@ func (s *Server) acknowledge(r *http.Request) outcome {
 }
 
 func readBody(r *http.Request) ([]byte, outcome, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	body, err := readAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes), r.ContentLength)
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
@@ -167,6 +167,29 @@ func readBody(r *http.Request) ([]byte, outcome, bool) {
 		return nil, fail(stageBadInput, http.StatusOK, "failed to read the request body: "+err.Error()), false
 	}
 	return body, outcome{}, true
+}
+
+// readAll is io.ReadAll with the buffer sized from Content-Length when the caller sent one
+// (the chat server does), so a body is read in one allocation instead of a growing series.
+func readAll(r io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength > MaxBodyBytes {
+		return io.ReadAll(r)
+	}
+	// One spare byte lets the final Read see EOF without growing the buffer.
+	b := make([]byte, 0, contentLength+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) { // longer than announced: let the buffer grow
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 func (s *Server) allow(r *http.Request, n *push.Notification) bool {
@@ -235,13 +258,38 @@ func (s *Server) record(o outcome, took time.Duration) {
 	}
 }
 
+// The answers nearly every request gets, encoded once (as json.Encoder would, with its
+// trailing newline).
+var (
+	answerOK     = []byte(`{"status":"OK"}` + "\n")
+	answerRemove = []byte(`{"status":"REMOVE"}` + "\n")
+)
+
 // answer is the one place that writes push API answers.
 func (s *Server) answer(w http.ResponseWriter, o outcome) {
 	if o.httpStatus == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, o.httpStatus, o.resp)
+	var fixed []byte
+	switch {
+	case o.httpStatus != http.StatusOK || o.resp.Error != "":
+	case o.resp.Status == push.StatusOK:
+		fixed = answerOK
+	case o.resp.Status == push.StatusRemove:
+		fixed = answerRemove
+	}
+	if fixed == nil {
+		writeJSON(w, o.httpStatus, o.resp)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(fixed))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(fixed)
 }
+
+var jsonContentType = []string{"application/json"}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
