@@ -55,15 +55,16 @@ func (r result) p(q float64) time.Duration {
 // load on a shared machine hits the relay and the ceiling alike.
 const rounds = 3
 
-// compare measures a and b under the same load, alternating between them in rounds, and
-// returns each one's merged result over d.
-func compare(conc int, d time.Duration, rate float64, a, b sendFunc) (result, result) {
-	var ra, rb result
+// compare measures each side under the same load, alternating between them in rounds,
+// and returns each one's merged result over d.
+func compare(conc int, d time.Duration, rate float64, sides ...sendFunc) []result {
+	out := make([]result, len(sides))
 	for range rounds {
-		ra = ra.merge(load(conc, d/rounds, rate, a))
-		rb = rb.merge(load(conc, d/rounds, rate, b))
+		for i, side := range sides {
+			out[i] = out[i].merge(load(conc, d/rounds, rate, side))
+		}
 	}
-	return ra, rb
+	return out
 }
 
 func (r result) merge(o result) result {
@@ -168,9 +169,14 @@ func sample(platform string) *push.Notification {
 }
 
 func (r *relayProcess) send(platform string) sendFunc {
+	return postPush(r.url+"/api/v1/send_push", platform)
+}
+
+// postPush sends the sample push for platform to url over keep-alive HTTP/1.1, as the chat
+// server does, and expects an OK answer.
+func postPush(url, platform string) sendFunc {
 	body, _ := jsonMarshal(sample(platform))
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxIdleConns: 1024}, Timeout: 30 * time.Second}
-	url := r.url + "/api/v1/send_push"
 	return func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
@@ -189,21 +195,37 @@ func (r *relayProcess) send(platform string) sendFunc {
 	}
 }
 
+// endpoints is what a direct client needs to reach the fakes; the hop floor process gets it
+// as JSON.
+type endpoints struct {
+	CAFile, P8, APNsURL    string
+	FCMURL, TokenURL       string
+	ClientEmail, ProjectID string
+	ServiceAccountKeyPEM   []byte
+}
+
+func (w *world) endpoints() endpoints {
+	return endpoints{CAFile: w.dir + "/ca.pem", P8: w.p8, APNsURL: w.apns.URL(), FCMURL: w.fcm.URL(),
+		TokenURL: w.fcm.TokenURL(), ClientEmail: w.sa.ClientEmail, ProjectID: w.sa.ProjectID, ServiceAccountKeyPEM: pemKey(w.sa)}
+}
+
 // direct is the ceiling: the same push sent with the platform's client library straight
 // to the fake, built the way the relay builds its clients (same payload, same transport).
-func (w *world) direct(platform string) sendFunc {
+func (w *world) direct(platform string) sendFunc { return directSend(w.endpoints(), platform) }
+
+func directSend(e endpoints, platform string) sendFunc {
 	n := sample(platform)
 	n.Platform, n.AppVersion = platform, 2
-	tr, err := egress.Transport(egress.Options{CAFile: w.dir + "/ca.pem"})
+	tr, err := egress.Transport(egress.Options{CAFile: e.CAFile})
 	if err != nil {
 		panic(err)
 	}
 	if platform == "apple" {
-		key, err := token.AuthKeyFromFile(w.p8)
+		key, err := token.AuthKeyFromFile(e.P8)
 		if err != nil {
 			panic(err)
 		}
-		client := &apns2.Client{Host: w.apns.URL(), HTTPClient: &http.Client{Transport: tr},
+		client := &apns2.Client{Host: e.APNsURL, HTTPClient: &http.Client{Transport: tr},
 			Token: &token.Token{AuthKey: key, KeyID: "BENCHKEY01", TeamID: "BENCHTEAM1"}}
 		note := apns.Notification(n, apns.Form{Topic: "com.example.chat"})
 		return func(ctx context.Context) error {
@@ -217,11 +239,11 @@ func (w *world) direct(platform string) sendFunc {
 			return nil
 		}
 	}
-	jc := &jwt.Config{Email: w.sa.ClientEmail, PrivateKey: pemKey(w.sa), Scopes: []string{"https://www.googleapis.com/auth/firebase.messaging"}, TokenURL: w.fcm.TokenURL()}
+	jc := &jwt.Config{Email: e.ClientEmail, PrivateKey: e.ServiceAccountKeyPEM, Scopes: []string{"https://www.googleapis.com/auth/firebase.messaging"}, TokenURL: e.TokenURL}
 	tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: tr})
 	hc := &http.Client{Transport: &oauth2.Transport{Source: jc.TokenSource(tokenCtx), Base: tr}}
-	app, err := firebase.NewApp(context.Background(), &firebase.Config{ProjectID: w.sa.ProjectID},
-		option.WithHTTPClient(hc), option.WithEndpoint(w.fcm.URL()))
+	app, err := firebase.NewApp(context.Background(), &firebase.Config{ProjectID: e.ProjectID},
+		option.WithHTTPClient(hc), option.WithEndpoint(e.FCMURL))
 	if err != nil {
 		panic(err)
 	}

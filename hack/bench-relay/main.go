@@ -29,7 +29,15 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "measuring time per run and side, cut into alternating rounds")
 	concs := flag.String("concurrency", "16,64,256", "concurrent senders per run, comma-separated")
 	latency := flag.Duration("latency", 0, "fake APNs/FCM answer delay (e.g. 20ms for a realistic round trip to Apple or Google)")
+	hopFloorEndpoints := flag.String(hopFloorFlag, "", "internal: run as the hop floor server with these endpoints")
 	flag.Parse()
+	if *hopFloorEndpoints != "" {
+		if err := serveHopFloor(*hopFloorEndpoints); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-relay hop floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var levels []int
 	for _, c := range strings.Split(*concs, ",") {
 		var n int
@@ -45,6 +53,21 @@ func main() {
 	}
 }
 
+// cpuOf is a process's CPU time so far, 0 if it cannot be read.
+func cpuOf(pid int) time.Duration {
+	d, _ := processCPU(pid)
+	return d
+}
+
+// perPush is CPU time per push of a side, over all of its rounds (the other sides' rounds
+// leave the process idle).
+func perPush(cpu time.Duration, r result) string {
+	if r.n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f µs", float64(cpu.Microseconds())/float64(r.n))
+}
+
 func run(relayBin string, d, latency time.Duration, levels []int) error {
 	w, err := newWorld()
 	if err != nil {
@@ -58,14 +81,19 @@ func run(relayBin string, d, latency time.Duration, levels []int) error {
 		return err
 	}
 	defer relay.stop()
+	floor, err := startHopFloor(w)
+	if err != nil {
+		return err
+	}
+	defer floor.stop()
 
 	fmt.Printf("bench-relay: %s per run and side in %d alternating rounds, fake answer delay %s; %d CPUs shared by the load generator, the fakes and the relay\n",
 		d, rounds, latency, numCPU())
 	if avg, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Printf("load average before the run: %s\n\n", strings.Join(strings.Fields(string(avg))[:3], " "))
 	}
-	fmt.Println("| platform | concurrency | relay req/s | relay p50 | relay p99 | ceiling req/s | ceiling p50 | ceiling p99 | ratio | relay RSS | allocs/push | bytes/push |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| platform | concurrency | relay req/s | relay p50 | relay p99 | ceiling req/s | ceiling p50 | ceiling p99 | ratio | hop floor req/s | hop floor p99 | relay/hop floor | relay CPU/push | hop floor CPU/push | relay RSS | allocs/push | bytes/push |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	peaks := map[string]float64{}
 	for _, platform := range []string{"apple", "android"} {
 		direct := w.direct(platform)
@@ -74,19 +102,23 @@ func run(relayBin string, d, latency time.Duration, levels []int) error {
 			if err != nil {
 				return err
 			}
-			viaRelay, ceiling := compare(c, d, 0, relay.send(platform), direct)
+			relayCPU, floorCPU := cpuOf(relay.cmd.Process.Pid), cpuOf(floor.cmd.Process.Pid)
+			sides := compare(c, d, 0, relay.send(platform), direct, floor.send(platform))
+			viaRelay, ceiling, hop := sides[0], sides[1], sides[2]
 			after, err := relay.memStats()
 			if err != nil {
 				return err
 			}
-			if viaRelay.errors > 0 || ceiling.errors > 0 {
-				fmt.Fprintf(os.Stderr, "  %s c=%d: %d relay errors (%v), %d ceiling errors (%v)\n",
-					platform, c, viaRelay.errors, viaRelay.firstErr, ceiling.errors, ceiling.firstErr)
+			relayCPU, floorCPU = cpuOf(relay.cmd.Process.Pid)-relayCPU, cpuOf(floor.cmd.Process.Pid)-floorCPU
+			if viaRelay.errors > 0 || ceiling.errors > 0 || hop.errors > 0 {
+				fmt.Fprintf(os.Stderr, "  %s c=%d: %d relay errors (%v), %d ceiling errors (%v), %d hop floor errors (%v)\n",
+					platform, c, viaRelay.errors, viaRelay.firstErr, ceiling.errors, ceiling.firstErr, hop.errors, hop.firstErr)
 			}
 			n := float64(viaRelay.n)
-			fmt.Printf("| %s | %d | %.0f | %s | %s | %.0f | %s | %s | %.0f %% | %s | %.0f | %.0f |\n",
+			fmt.Printf("| %s | %d | %.0f | %s | %s | %.0f | %s | %s | %.0f %% | %.0f | %s | %.0f %% | %s | %s | %s | %.0f | %.0f |\n",
 				platform, c, viaRelay.rps(), ms(viaRelay.p(50)), ms(viaRelay.p(99)),
 				ceiling.rps(), ms(ceiling.p(50)), ms(ceiling.p(99)), 100*viaRelay.rps()/ceiling.rps(),
+				hop.rps(), ms(hop.p(99)), 100*viaRelay.rps()/hop.rps(), perPush(relayCPU, viaRelay), perPush(floorCPU, hop),
 				mib(after.rss), (after.mallocs-before.mallocs)/n, (after.bytes-before.bytes)/n)
 			peaks[platform] = max(peaks[platform], viaRelay.rps())
 		}
@@ -95,13 +127,15 @@ func run(relayBin string, d, latency time.Duration, levels []int) error {
 	fmt.Println()
 	fmt.Println("Added latency at half of the relay's peak rate (64 senders, paced):")
 	fmt.Println()
-	fmt.Println("| platform | rate req/s | relay p50 | relay p99 | direct p50 | direct p99 | p99 added |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| platform | rate req/s | relay p50 | relay p99 | direct p50 | direct p99 | p99 added | hop floor p50 | hop floor p99 | p99 added over hop floor |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, platform := range []string{"apple", "android"} {
 		rate := peaks[platform] / 2
-		viaRelay, direct := compare(64, d, rate, relay.send(platform), w.direct(platform))
-		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %s |\n", platform, rate,
-			ms(viaRelay.p(50)), ms(viaRelay.p(99)), ms(direct.p(50)), ms(direct.p(99)), ms(viaRelay.p(99)-direct.p(99)))
+		sides := compare(64, d, rate, relay.send(platform), w.direct(platform), floor.send(platform))
+		viaRelay, direct, hop := sides[0], sides[1], sides[2]
+		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n", platform, rate,
+			ms(viaRelay.p(50)), ms(viaRelay.p(99)), ms(direct.p(50)), ms(direct.p(99)), ms(viaRelay.p(99)-direct.p(99)),
+			ms(hop.p(50)), ms(hop.p(99)), ms(viaRelay.p(99)-hop.p(99)))
 	}
 	final, err := relay.memStats()
 	if err != nil {
