@@ -41,6 +41,7 @@ type point struct {
 type result struct {
 	n                    int
 	total, floor         time.Duration
+	applyFloor           time.Duration // the floor with server-side apply instead of create
 	fullFloor            time.Duration // the floor plus creating the custom resources and writing their status
 	psLatency, mpLatency []time.Duration
 	reconcilesPerSecond  float64
@@ -80,14 +81,15 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 	if err != nil {
 		return r, err
 	}
-	tenants, floors, fullFloors := make([]string, n), make([]string, n), make([]string, n)
+	tenants, floors, applyFloors, fullFloors := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i := range n {
-		tenants[i], floors[i], fullFloors[i] = fmt.Sprintf("t%04d", i), fmt.Sprintf("floor-%04d", i), fmt.Sprintf("fullfloor-%04d", i)
+		tenants[i], floors[i] = fmt.Sprintf("t%04d", i), fmt.Sprintf("floor-%04d", i)
+		applyFloors[i], fullFloors[i] = fmt.Sprintf("applyfloor-%04d", i), fmt.Sprintf("fullfloor-%04d", i)
 	}
 	const warmup = "warmup"
 	setupStart := time.Now()
 	m := newMaterial()
-	if err := createNamespaces(ctx, bench, slices.Concat([]string{warmup}, tenants, floors, fullFloors), workers); err != nil {
+	if err := createNamespaces(ctx, bench, slices.Concat([]string{warmup}, tenants, floors, applyFloors, fullFloors), workers); err != nil {
 		return r, fmt.Errorf("creating namespaces: %w", err)
 	}
 	all := append([]string{warmup}, tenants...)
@@ -101,7 +103,7 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 	}); err != nil {
 		return r, err
 	}
-	fmt.Printf("setup: %d namespaces with Secrets, CA bundle and Service in %s\n", 3*n+1, time.Since(setupStart).Round(time.Millisecond))
+	fmt.Printf("setup: %d namespaces with Secrets, CA bundle and Service in %s\n", 4*n+1, time.Since(setupStart).Round(time.Millisecond))
 
 	track, err := newTracker(ctx, cfg)
 	if err != nil {
@@ -215,21 +217,37 @@ func runSize(ctx context.Context, n, workers int, timeout time.Duration) (r resu
 	if err != nil {
 		return r, err
 	}
-	serverBefore, serverErr := readServer(setupCfg)
-	r.floor, err = floor(ctx, floorClient, tenantChildren, func(ns string) string { return "floor-" + ns[1:] }, floorWorkers)
-	fmt.Printf("floor: %d children created by a plain client loop in %s\n", len(tenantChildren), r.floor.Round(time.Millisecond))
-	if serverAfter, err := readServer(setupCfg); err == nil && serverErr == nil {
-		phase := serverBefore.until(serverAfter)
-		r.floorServerCPU = phase.cpu["kube-apiserver"] + phase.cpu["etcd"]
-		phase.print("floor", n)
+	rename := func(prefix string) func(string) string { return func(ns string) string { return prefix + ns[1:] } }
+	baselines := []struct {
+		name, done string
+		into       *time.Duration
+		run        func() (time.Duration, error)
+	}{
+		{"floor", fmt.Sprintf("%d children created by a plain client loop", len(tenantChildren)), &r.floor, func() (time.Duration, error) {
+			return floor(ctx, floorClient, tenantChildren, rename("floor-"), floorWorkers, false)
+		}},
+		{"floor by server-side apply", "the same children applied", &r.applyFloor, func() (time.Duration, error) {
+			return floor(ctx, floorClient, tenantChildren, rename("applyfloor-"), floorWorkers, true)
+		}},
+		{"floor with the custom resources", fmt.Sprintf("%d PushServices and MobileProxies created and their status written once, and their children created,", len(tenantCRs)), &r.fullFloor, func() (time.Duration, error) {
+			return fullFloor(ctx, floorClient, tenantCRs, tenantChildren, rename("fullfloor-"), floorWorkers)
+		}},
 	}
-	if err != nil {
-		return r, err
+	for i, f := range baselines {
+		before, serverErr := readServer(setupCfg)
+		if *f.into, err = f.run(); err != nil {
+			return r, err
+		}
+		fmt.Printf("%s: %s in %s\n", f.name, f.done, f.into.Round(time.Millisecond))
+		if after, err := readServer(setupCfg); err == nil && serverErr == nil {
+			phase := before.until(after)
+			if i == 0 {
+				r.floorServerCPU = phase.cpu["kube-apiserver"] + phase.cpu["etcd"]
+			}
+			phase.print(f.name, n)
+		}
 	}
-	r.fullFloor, err = fullFloor(ctx, floorClient, tenantCRs, tenantChildren, func(ns string) string { return "fullfloor-" + ns[1:] }, floorWorkers)
-	fmt.Printf("floor with the custom resources: %d PushServices and MobileProxies created and their status written once, and their children, in %s\n",
-		len(tenantCRs), r.fullFloor.Round(time.Millisecond))
-	return r, err
+	return r, nil
 }
 
 type createdAt struct {

@@ -187,14 +187,21 @@ func listCopies(ctx context.Context, c client.Client, kinds []schema.GroupVersio
 }
 
 // floor creates the same children with a plain client loop on workers goroutines, in the
-// namespaces rename says, and returns how long it took.
-func floor(ctx context.Context, c client.Client, children []*unstructured.Unstructured, rename func(string) string, workers int) (time.Duration, error) {
+// namespaces rename says, and returns how long it took. With apply, it server-side applies
+// them (as the operator does, one field manager, forced) instead of creating them.
+func floor(ctx context.Context, c client.Client, children []*unstructured.Unstructured, rename func(string) string, workers int, apply bool) (time.Duration, error) {
 	start := time.Now()
 	err := parallel(ctx, len(children), workers, func(ctx context.Context, i int) error {
 		u := children[i].DeepCopy()
 		u.SetNamespace(rename(u.GetNamespace()))
-		if err := c.Create(ctx, u); err != nil {
-			return fmt.Errorf("floor: creating %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+		var err error
+		if apply {
+			err = c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("bench-floor"), client.ForceOwnership)
+		} else {
+			err = c.Create(ctx, u)
+		}
+		if err != nil {
+			return fmt.Errorf("floor: writing %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 		}
 		return nil
 	})
