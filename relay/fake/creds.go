@@ -6,20 +6,15 @@ package fake
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"time"
 
-	pkcs12 "software.sslmate.com/src/go-pkcs12"
+	"github.com/pushops/push-operator/internal/pki"
 )
 
 // CA is a throw-away certificate authority: it signs the fakes' serving certificates and
@@ -31,108 +26,73 @@ type CA struct {
 	CertPEM []byte
 }
 
-// NewCA creates a CA valid for a day.
+// NewCA creates a CA valid for a day: long enough for any test or demo run.
 func NewCA(name string) (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewRoot(&x509.Certificate{
+		Subject:  pkix.Name{CommonName: name, Organization: []string{"push-operator fake"}},
+		NotAfter: time.Now().Add(24 * time.Hour),
+	})
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"push-operator fake"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &CA{Cert: cert, Key: key, CertPEM: pemBlock("CERTIFICATE", der)}, nil
+	return &CA{Cert: ca.Cert, Key: ca.Key, CertPEM: ca.CertPEM}, nil
 }
 
 // ServerCertificate issues a serving certificate for hosts (DNS names or IPs).
 func (ca *CA) ServerCertificate(hosts ...string) (tls.Certificate, error) {
 	tmpl := leafTemplate(hosts[0], x509.ExtKeyUsageServerAuth, 24*time.Hour)
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	certPEM, keyPEM, err := ca.issue(tmpl)
+	tmpl.DNSNames, tmpl.IPAddresses = pki.SplitHosts(hosts)
+	leaf, err := ca.issue(tmpl)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	return tls.X509KeyPair(certPEM, keyPEM)
+	return tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
 }
 
 // ClientCertificatePEM issues an APNs-style client certificate (subject CN, e.g.
 // "Apple Push Services: com.example.app") valid for validFor, as PEM certificate + key.
 func (ca *CA) ClientCertificatePEM(cn string, validFor time.Duration) (certPEM, keyPEM []byte, err error) {
-	return ca.issue(leafTemplate(cn, x509.ExtKeyUsageClientAuth, validFor))
+	leaf, err := ca.issue(leafTemplate(cn, x509.ExtKeyUsageClientAuth, validFor))
+	if err != nil {
+		return nil, nil, err
+	}
+	return leaf.CertPEM, leaf.KeyPEM, nil
 }
 
 // ClientCertificateP12 issues the same client certificate as a password-protected .p12
-// (modern AES encryption, as current macOS and OpenSSL export it).
+// (modern AES encryption, as current macOS and OpenSSL export it), with the CA in the chain.
 func (ca *CA) ClientCertificateP12(cn string, validFor time.Duration, password string) ([]byte, error) {
-	certPEM, keyPEM, err := ca.issue(leafTemplate(cn, x509.ExtKeyUsageClientAuth, validFor))
+	leaf, err := ca.issue(leafTemplate(cn, x509.ExtKeyUsageClientAuth, validFor))
 	if err != nil {
 		return nil, err
 	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, err
-	}
-	return pkcs12.Modern.Encode(pair.PrivateKey, pair.Leaf, []*x509.Certificate{ca.Cert}, password)
+	return leaf.P12(password, ca.Cert)
 }
 
-func (ca *CA) issue(tmpl *x509.Certificate) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pemBlock("CERTIFICATE", der), pemBlock("PRIVATE KEY", keyDER), nil
+// issue signs with the CA's fields as they stand, so a CA a caller put together still works.
+func (ca *CA) issue(tmpl *x509.Certificate) (*pki.Leaf, error) {
+	return (&pki.CA{Cert: ca.Cert, Key: ca.Key}).Issue(tmpl, 0)
 }
 
 func leafTemplate(cn string, usage x509.ExtKeyUsage, validFor time.Duration) *x509.Certificate {
 	return &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(validFor),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		Subject:     pkix.Name{CommonName: cn},
+		NotAfter:    time.Now().Add(validFor),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{usage},
 	}
 }
 
 // APNsAuthKey generates a token-auth signing key as Apple hands it out: an EC P-256 key
 // in a PKCS#8 PEM ".p8" file.
 func APNsAuthKey() (p8 []byte, key *ecdsa.PrivateKey, err error) {
-	key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	if key, err = pki.NewECKey(); err != nil {
 		return nil, nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
+	if p8, err = pki.PrivateKeyPEM(key); err != nil {
 		return nil, nil, err
 	}
-	return pemBlock("PRIVATE KEY", der), key, nil
+	return p8, key, nil
 }
 
 // ServiceAccount is a generated Google service account.
@@ -147,11 +107,11 @@ type ServiceAccount struct {
 
 // NewServiceAccount generates a service account with a fresh 2048-bit RSA key.
 func NewServiceAccount(projectID, tokenURI string) (*ServiceAccount, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := pki.NewRSAKey(2048)
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	keyPEM, err := pki.PrivateKeyPEM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +119,8 @@ func NewServiceAccount(projectID, tokenURI string) (*ServiceAccount, error) {
 	doc, err := json.MarshalIndent(map[string]string{
 		"type":           "service_account",
 		"project_id":     projectID,
-		"private_key_id": fmt.Sprintf("%x", serial().Bytes()),
-		"private_key":    string(pemBlock("PRIVATE KEY", der)),
+		"private_key_id": fmt.Sprintf("%x", pki.Serial().Bytes()),
+		"private_key":    string(keyPEM),
 		"client_email":   email,
 		"client_id":      "100000000000000000000",
 		"auth_uri":       "https://accounts.google.com/o/oauth2/auth",
@@ -170,16 +130,4 @@ func NewServiceAccount(projectID, tokenURI string) (*ServiceAccount, error) {
 		return nil, err
 	}
 	return &ServiceAccount{ProjectID: projectID, ClientEmail: email, Key: key, JSON: doc}, nil
-}
-
-func pemBlock(typ string, der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
-}
-
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return n.Add(n, big.NewInt(1))
 }

@@ -3,17 +3,13 @@ package localcluster
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"time"
+
+	"github.com/pushops/push-operator/internal/pki"
 )
 
 // CA is a throw-away certificate authority for the cluster (or a demo's serving certificates).
@@ -23,75 +19,44 @@ type CA struct {
 	CertPEM []byte
 }
 
-// NewCA creates a CA valid for two days.
+// NewCA creates a CA valid for two days: a local cluster lives for one run, and the day
+// after is slack for a long demo.
 func NewCA(name string) (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewRoot(&x509.Certificate{
+		Subject:  pkix.Name{CommonName: name},
+		NotAfter: time.Now().Add(48 * time.Hour),
+	})
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serialNumber(),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(48 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &CA{Cert: cert, Key: key, CertPEM: pemBlock("CERTIFICATE", der)}, nil
+	return &CA{Cert: ca.Cert, Key: ca.Key, CertPEM: ca.CertPEM}, nil
 }
 
 // Issue signs a leaf certificate: a server certificate for hosts (names or IPs) when hosts
-// are given, else a client certificate for cn in the organizations.
+// are given, else a client certificate for cn in the organizations. Leaves end an hour
+// before the CA so that the chain never outlives its root.
 func (ca *CA) Issue(cn string, orgs []string, hosts ...string) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serialNumber(),
-		Subject:      pkix.Name{CommonName: cn, Organization: orgs},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(47 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		Subject:     pkix.Name{CommonName: cn, Organization: orgs},
+		NotAfter:    time.Now().Add(47 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	if len(hosts) > 0 {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
-		for _, h := range hosts {
-			if ip := net.ParseIP(h); ip != nil {
-				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-			} else {
-				tmpl.DNSNames = append(tmpl.DNSNames, h)
-			}
-		}
+		tmpl.DNSNames, tmpl.IPAddresses = pki.SplitHosts(hosts)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	leaf, err := (&pki.CA{Cert: ca.Cert, Key: ca.Key}).Issue(tmpl, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	// Kept in SEC1 ("EC PRIVATE KEY") as before: the control plane and the e2e tools read
+	// these files, and only `make e2e` would show a change of form.
+	keyDER, err := x509.MarshalECPrivateKey(leaf.Key.(*ecdsa.PrivateKey))
 	if err != nil {
 		return nil, nil, err
 	}
-	return pemBlock("CERTIFICATE", der), pemBlock("EC PRIVATE KEY", keyDER), nil
-}
-
-func serialNumber() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	return n
-}
-
-func pemBlock(typ string, der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+	return leaf.CertPEM, pki.PEM("EC PRIVATE KEY", keyDER), nil
 }
 
 // writePKI writes the cluster CA, the API server's serving certificate, an admin client
@@ -114,7 +79,7 @@ func (c *Cluster) writePKI(context.Context) error {
 	if err != nil {
 		return err
 	}
-	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	saKey, err := pki.NewRSAKey(2048)
 	if err != nil {
 		return err
 	}
@@ -125,7 +90,7 @@ func (c *Cluster) writePKI(context.Context) error {
 	files := map[string][]byte{
 		"ca.crt": ca.CertPEM, "apiserver.crt": srvCert, "apiserver.key": srvKey,
 		"admin.crt": adminCert, "admin.key": adminKey,
-		"sa.key": pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(saKey)), "sa.pub": pemBlock("PUBLIC KEY", saPub),
+		"sa.key": pki.PEM("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(saKey)), "sa.pub": pki.PEM("PUBLIC KEY", saPub),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(c.path("pki", name), data, 0o600); err != nil {

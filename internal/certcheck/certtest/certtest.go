@@ -1,23 +1,17 @@
 // Package certtest generates certificate chains for tests: roots, intermediates and server
 // certificates with chosen names, lifetimes and keys, as PEM ready for a kubernetes.io/tls
-// Secret.
+// Secret. It panics on failure: a test cannot go on without its certificates.
 package certtest
 
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"sync/atomic"
 	"time"
-)
 
-var serial atomic.Int64
+	"github.com/pushops/push-operator/internal/pki"
+)
 
 // Authority is a CA that can issue certificates.
 type Authority struct {
@@ -56,68 +50,66 @@ func (o Options) window() (time.Time, time.Time) {
 
 // NewRoot creates a self-signed root CA.
 func NewRoot(name string) *Authority {
-	return newCA(name, nil)
+	return fromCA(pki.NewRoot(caTemplate(name)))
 }
 
-// NewIntermediate creates a CA issued by parent.
+// NewIntermediate creates a CA issued by a.
 func (a *Authority) NewIntermediate(name string) *Authority {
-	return newCA(name, a)
+	return fromCA(a.ca().NewIntermediate(caTemplate(name)))
 }
 
-func newCA(name string, parent *Authority) *Authority {
-	key := newKey(0)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial.Add(1)),
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"push-operator tests"}},
-		NotBefore:             time.Now().Add(-24 * time.Hour),
-		NotAfter:              time.Now().Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
+// caTemplate is a long-lived CA that started a day ago, so that no leaf's chosen window
+// falls outside its issuer's and the verdicts under test are about the leaf alone.
+func caTemplate(name string) *x509.Certificate {
+	return &x509.Certificate{
+		Subject:   pkix.Name{CommonName: name, Organization: []string{"push-operator tests"}},
+		NotBefore: time.Now().Add(-24 * time.Hour),
+		NotAfter:  time.Now().Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:  x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 	}
-	signer, signerCert := key, tmpl
-	if parent != nil {
-		signer, signerCert = parent.Key, parent.Cert
-	}
-	cert := mustCreate(tmpl, signerCert, key.Public(), signer)
-	return &Authority{Cert: cert, Key: key, PEM: encodeCert(cert)}
+}
+
+func fromCA(ca *pki.CA, err error) *Authority {
+	must(err)
+	return &Authority{Cert: ca.Cert, Key: ca.Key, PEM: ca.CertPEM}
+}
+
+// ca signs with a's key; Authority keeps crypto.Signer in its API, but every Authority
+// this package makes holds the P-256 key pki gave it.
+func (a *Authority) ca() *pki.CA {
+	return &pki.CA{Cert: a.Cert, Key: a.Key.(*ecdsa.PrivateKey)}
 }
 
 // Issue creates a server certificate for hosts, signed by a.
 func (a *Authority) Issue(hosts []string, opts Options) Leaf {
-	return issue(hosts, opts, a.Cert, a.Key)
+	return toLeaf(a.ca().Issue(serverTemplate(hosts, opts), opts.RSABits))
 }
 
 // SelfSigned creates a server certificate signed by its own key.
 func SelfSigned(hosts []string, opts Options) Leaf {
-	return issue(hosts, opts, nil, nil)
+	return toLeaf(pki.SelfSigned(serverTemplate(hosts, opts), opts.RSABits))
 }
 
-func issue(hosts []string, opts Options, parent *x509.Certificate, parentKey crypto.Signer) Leaf {
-	key := newKey(opts.RSABits)
+// serverTemplate is a plain serving certificate: hosts as DNS names, serverAuth only.
+func serverTemplate(hosts []string, opts Options) *x509.Certificate {
 	nb, na := opts.window()
 	cn := "server"
 	if len(hosts) > 0 {
 		cn = hosts[0]
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial.Add(1)),
-		Subject:      pkix.Name{CommonName: cn},
-		DNSNames:     hosts,
-		NotBefore:    nb,
-		NotAfter:     na,
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	return &x509.Certificate{
+		Subject:     pkix.Name{CommonName: cn},
+		DNSNames:    hosts,
+		NotBefore:   nb,
+		NotAfter:    na,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	cert := mustCreate(tmpl, parent, key.Public(), parentKey)
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		panic(err)
-	}
-	return Leaf{Cert: cert, CertPEM: encodeCert(cert), KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})}
+}
+
+func toLeaf(l *pki.Leaf, err error) Leaf {
+	must(err)
+	return Leaf{Cert: l.Cert, CertPEM: l.CertPEM, KeyPEM: l.KeyPEM}
 }
 
 // Chain concatenates PEM blocks: the leaf, then intermediates, as tls.crt wants them.
@@ -129,34 +121,8 @@ func Chain(blocks ...[]byte) []byte {
 	return out
 }
 
-func newKey(rsaBits int) crypto.Signer {
-	var (
-		k   crypto.Signer
-		err error
-	)
-	if rsaBits > 0 {
-		k, err = rsa.GenerateKey(rand.Reader, rsaBits)
-	} else {
-		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	}
+func must(err error) {
 	if err != nil {
 		panic(err)
 	}
-	return k
-}
-
-func mustCreate(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) *x509.Certificate {
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
-	if err != nil {
-		panic(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		panic(err)
-	}
-	return cert
-}
-
-func encodeCert(c *x509.Certificate) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
