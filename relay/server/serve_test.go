@@ -2,15 +2,10 @@ package server
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushops/push-operator/internal/pki"
 	"github.com/pushops/push-operator/relay/config"
 	"github.com/pushops/push-operator/relay/relaytest"
 )
@@ -98,7 +94,9 @@ func TestTLSClientCertsOnlyOnPushRoutes(t *testing.T) {
 	serverCert := ca.issue(t, dir, "server", x509.ExtKeyUsageServerAuth)
 	clientCert := ca.issue(t, dir, "client", x509.ExtKeyUsageClientAuth)
 	caFile := filepath.Join(dir, "ca.crt")
-	writePEM(t, caFile, "CERTIFICATE", ca.cert.Raw)
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	cfg := testConfig(func(c *config.Config) {
 		c.TLS = &config.TLS{CertFile: serverCert.certFile, KeyFile: serverCert.keyFile}
@@ -111,7 +109,7 @@ func TestTLSClientCertsOnlyOnPushRoutes(t *testing.T) {
 	defer func() { stop(); <-done }()
 
 	roots := x509.NewCertPool()
-	roots.AddCert(ca.cert)
+	roots.AddCert(ca.Cert)
 	client := func(withCert bool, maxVersion uint16) *http.Client {
 		tc := &tls.Config{RootCAs: roots, MaxVersion: maxVersion}
 		if withCert {
@@ -192,66 +190,36 @@ func TestServingCertificateReloads(t *testing.T) {
 	}
 }
 
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	n    int64
-}
+// testCA issues the serving and client certificates these tests write to files.
+type testCA struct{ *pki.CA }
 
 type issued struct{ certFile, keyFile string }
 
-func newCA(t *testing.T) *testCA {
+func newCA(t *testing.T) testCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewRoot(&x509.Certificate{Subject: pkix.Name{CommonName: "test CA"}, NotAfter: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, n: 1}
+	return testCA{ca}
 }
 
-func (ca *testCA) issue(t *testing.T, dir, name string, usage x509.ExtKeyUsage) issued {
+// issue writes a certificate for 127.0.0.1 with the given usage, and its key, into dir.
+func (ca testCA) issue(t *testing.T, dir, name string, usage x509.ExtKeyUsage) issued {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca.n++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(ca.n), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	leaf, err := ca.Issue(&x509.Certificate{
+		Subject: pkix.Name{CommonName: name}, NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := issued{certFile: filepath.Join(dir, name+".crt"), keyFile: filepath.Join(dir, name+".key")}
-	writePEM(t, out.certFile, "CERTIFICATE", der)
-	writePEM(t, out.keyFile, "EC PRIVATE KEY", keyDER)
-	return out
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
+	for path, data := range map[string][]byte{out.certFile: leaf.CertPEM, out.keyFile: leaf.KeyPEM} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
+	return out
 }
