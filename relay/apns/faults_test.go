@@ -137,3 +137,29 @@ func TestEnvironmentGuard(t *testing.T) {
 		t.Errorf("after a delivery: %+v, want REMOVE BadDeviceToken", res)
 	}
 }
+
+// TestVoIPTransportNeverRemovesOnTopicMismatch: a push the chat server marks "transport":
+// "voip" goes to "<bundle>.voip" as PushKit; when Apple says the token is not for that
+// topic, the device still takes standard pushes, so the answer is FAIL, not REMOVE.
+func TestVoIPTransportNeverRemovesOnTopicMismatch(t *testing.T) {
+	r := newRig(t)
+	s, _ := r.sender(t, 2*time.Second)
+	r.fake.Program(fake.Rule{TokenPrefix: "standard-", Reason: "DeviceTokenNotForTopic"})
+	call := message("pushkit-device")
+	call.Transport = push.TransportVoIP
+	if res := send(t, s, call); res.Status != push.StatusOK {
+		t.Fatalf("VoIP push: %+v", res)
+	}
+	reqs := r.fake.Requests()
+	if h := reqs[len(reqs)-1].Header; h.Get("apns-topic") != "com.example.chat.voip" || h.Get("apns-push-type") != "voip" {
+		t.Errorf("VoIP push went out with topic %q push type %q", h.Get("apns-topic"), h.Get("apns-push-type"))
+	}
+	call = message("standard-device")
+	call.Transport = push.TransportVoIP
+	if res := send(t, s, call); res.Status != push.StatusFail || !strings.HasPrefix(res.Reason, "DeviceTokenNotForTopic") {
+		t.Errorf("VoIP push to a standard token: %+v, want FAIL DeviceTokenNotForTopic", res)
+	}
+	if res := send(t, s, message("standard-device")); res.Status != push.StatusRemove {
+		t.Errorf("standard push with DeviceTokenNotForTopic: %+v, want REMOVE as before", res)
+	}
+}

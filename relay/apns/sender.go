@@ -89,7 +89,16 @@ func (s *Sender) judge(n *push.Notification, res *apns2.Response) (push.Result, 
 	switch reason {
 	case apns2.ReasonBadDeviceToken:
 		return s.badDeviceToken(), false
-	case apns2.ReasonUnregistered, apns2.ReasonMissingDeviceToken, apns2.ReasonDeviceTokenNotForTopic:
+	case apns2.ReasonDeviceTokenNotForTopic:
+		s.guard.other()
+		if n.Transport == push.TransportVoIP && !s.form.VoIP {
+			// The chat server asked for PushKit but the token is not a PushKit token for
+			// "<bundle>.voip": the device is alive for standard pushes, and REMOVE would
+			// make the server stop sending it any.
+			return push.Result{Status: push.StatusFail, Reason: reason + " (transport voip: not a PushKit token for " + s.form.Topic + ".voip)"}, false
+		}
+		return push.Result{Status: push.StatusRemove, Reason: reason}, false
+	case apns2.ReasonUnregistered, apns2.ReasonMissingDeviceToken:
 		s.guard.other()
 		return push.Result{Status: push.StatusRemove, Reason: reason}, false
 	}
