@@ -228,10 +228,18 @@ func (r *MobileProxyReconciler) proxiesMatching(ctx context.Context, index, valu
 // API server's discovery update does not leave a proxy waiting for its next resync.
 func (r *MobileProxyReconciler) onOptionalCRDChange() handler.EventHandler {
 	wake := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[ctrl.Request]) {
-		for _, req := range r.enqueueAll(ctx, o) {
+		reqs := r.enqueueAll(ctx, o)
+		for _, req := range reqs {
 			q.Add(req)
-			q.AddAfter(req, crdSettle)
 		}
+		// The second look is added when it is due, not with AddAfter now: the controller's
+		// priority queue keeps one entry per proxy, and a delayed add of a proxy still waiting
+		// in it is merged into the immediate one and lost. Adding to a stopped queue is a no-op.
+		time.AfterFunc(crdSettle, func() {
+			for _, req := range reqs {
+				q.Add(req)
+			}
+		})
 	}
 	return handler.TypedFuncs[client.Object, ctrl.Request]{
 		CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[ctrl.Request]) {
