@@ -26,9 +26,10 @@ import (
 
 // optionalAPIs says which optional CRDs the API server serves right now.
 type optionalAPIs struct {
-	gateway        bool // HTTPRoute and Gateway
-	referenceGrant bool
-	certManager    bool
+	gateway          bool // HTTPRoute and Gateway
+	referenceGrant   bool
+	backendTLSPolicy bool
+	certManager      bool
 }
 
 var (
@@ -36,7 +37,10 @@ var (
 	httpRouteGVK      = gatewayGV.WithKind("HTTPRoute")
 	gatewayGVK        = gatewayGV.WithKind("Gateway")
 	referenceGrantGVK = gatewayGV.WithKind("ReferenceGrant")
-	certificateGVK    = cmv1.SchemeGroupVersion.WithKind("Certificate")
+	// BackendTLSPolicy is v1 (standard channel) from Gateway API v1.4 on; older releases had
+	// only v1alpha versions in the experimental channel, which the operator does not use.
+	backendTLSPolicyGVK = gatewayGV.WithKind("BackendTLSPolicy")
+	certificateGVK      = cmv1.SchemeGroupVersion.WithKind("Certificate")
 )
 
 // detectAPIs asks the REST mapper, which rediscovers a group on a miss, whether the optional
@@ -58,6 +62,9 @@ func (r *MobileProxyReconciler) detectAPIs() (optionalAPIs, error) {
 	if apis.referenceGrant, err = r.served(referenceGrantGVK); err != nil {
 		return apis, err
 	}
+	if apis.backendTLSPolicy, err = r.served(backendTLSPolicyGVK); err != nil {
+		return apis, err
+	}
 	if apis.certManager, err = r.served(certificateGVK); err != nil {
 		return apis, err
 	}
@@ -73,6 +80,11 @@ func (r *MobileProxyReconciler) detectAPIs() (optionalAPIs, error) {
 	}
 	if apis.referenceGrant {
 		if err := r.watchOwned(&gatewayv1.ReferenceGrant{}, referenceGrantGVK); err != nil {
+			return apis, err
+		}
+	}
+	if apis.backendTLSPolicy {
+		if err := r.watchOwned(&gatewayv1.BackendTLSPolicy{}, backendTLSPolicyGVK); err != nil {
 			return apis, err
 		}
 	}
@@ -176,6 +188,18 @@ func (r *MobileProxyReconciler) applyChildren(ctx context.Context, mp *pushv1alp
 				return out, err
 			}
 		} else if err := r.deleteOwned(ctx, mp, &gatewayv1.ReferenceGrant{}, referenceGrantName(mp)); err != nil {
+			return out, err
+		}
+	}
+	if apis.backendTLSPolicy {
+		// Built for gateway mode only: an Ingress controller takes the upstream scheme from
+		// its annotations (profiles) and would not read the policy.
+		if policy := buildBackendTLSPolicy(mp, up); policy != nil {
+			cur := &gatewayv1.BackendTLSPolicy{ObjectMeta: metav1.ObjectMeta{Name: policy.Name, Namespace: policy.Namespace}}
+			if err := r.apply(ctx, mp, cur, func() { mergeProxyLabels(cur, policy.Labels); cur.Spec = policy.Spec }); err != nil {
+				return out, err
+			}
+		} else if err := r.deleteOwned(ctx, mp, &gatewayv1.BackendTLSPolicy{}, backendTLSPolicyName(mp)); err != nil {
 			return out, err
 		}
 	}

@@ -70,6 +70,10 @@ func external(mp *pushv1alpha1.MobileProxy) {
 	mp.Spec.ExternalURL = "https://chat.internal.example.com:8443"
 }
 
+func withUpstreamCA(mp *pushv1alpha1.MobileProxy) {
+	mp.Spec.ExternalTLS = &pushv1alpha1.ExternalTLS{CABundle: &pushv1alpha1.ConfigMapRef{Name: "chat-server-ca"}}
+}
+
 func TestGoldenRenderings(t *testing.T) {
 	mustUp := func(mp *pushv1alpha1.MobileProxy) proxyUpstream {
 		up, err := chatUpstream(mp)
@@ -93,6 +97,14 @@ func TestGoldenRenderings(t *testing.T) {
 		"externalname-service": func() any {
 			mp := goldenProxy(external)
 			return buildExternalService(mp, mustUp(mp), pushv1alpha1.ProfileTraefik)
+		},
+		"backendtlspolicy": func() any {
+			mp := goldenProxy(external)
+			return buildBackendTLSPolicy(mp, mustUp(mp))
+		},
+		"backendtlspolicy-cabundle": func() any {
+			mp := goldenProxy(external, withUpstreamCA)
+			return buildBackendTLSPolicy(mp, mustUp(mp))
 		},
 		"ingress-generic-shim": func() any {
 			mp := goldenProxy(asIngress(pushv1alpha1.ProfileGeneric), withIssuer)
@@ -124,6 +136,31 @@ func TestGoldenRenderings(t *testing.T) {
 			}
 			compareGolden(t, filepath.Join("testdata", "mobileproxy", name+".yaml"), got)
 		})
+	}
+}
+
+// TestBackendTLSPolicyOnlyForTLSThroughAGateway: the policy exists only where a Gateway
+// speaks to a chat server over https://; everywhere else it would be wrong or unread.
+func TestBackendTLSPolicyOnlyForTLSThroughAGateway(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate []func(*pushv1alpha1.MobileProxy)
+		want   bool
+	}{
+		{"https externalURL through a Gateway", []func(*pushv1alpha1.MobileProxy){external}, true},
+		{"http externalURL", []func(*pushv1alpha1.MobileProxy){external, func(mp *pushv1alpha1.MobileProxy) { mp.Spec.ExternalURL = "http://chat.internal.example.com" }}, false},
+		{"in-cluster backend", nil, false},
+		{"https externalURL through an Ingress", []func(*pushv1alpha1.MobileProxy){external, asIngress(pushv1alpha1.ProfileNginxInc)}, false},
+	}
+	for _, tc := range cases {
+		mp := goldenProxy(tc.mutate...)
+		up, err := chatUpstream(mp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := buildBackendTLSPolicy(mp, up) != nil; got != tc.want {
+			t.Errorf("%s: policy rendered %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 

@@ -59,7 +59,7 @@ func buildExternalService(mp *pushv1alpha1.MobileProxy, up proxyUpstream, profil
 			Type:         corev1.ServiceTypeExternalName,
 			ExternalName: up.ExternalHost,
 			Ports: []corev1.ServicePort{{
-				Name:        "chat",
+				Name:        externalPortName,
 				Protocol:    corev1.ProtocolTCP,
 				AppProtocol: ptr.To(up.Scheme),
 				Port:        up.Port,

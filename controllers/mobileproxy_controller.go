@@ -26,8 +26,8 @@ import (
 )
 
 // MobileProxyReconciler reconciles a MobileProxy into an HTTPRoute or Ingress, a
-// cert-manager Certificate and an ExternalName Service as needed, and judges the served
-// certificate the way a phone would.
+// cert-manager Certificate, an ExternalName Service and a BackendTLSPolicy as needed, and
+// judges the served certificate the way a phone would.
 type MobileProxyReconciler struct {
 	client.Client
 	Scheme *runtime.Scheme
@@ -53,7 +53,7 @@ type MobileProxyReconciler struct {
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get;list;watch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;referencegrants,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;referencegrants;backendtlspolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways,verbs=get;list;watch
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
@@ -107,10 +107,11 @@ const (
 
 // Names of the CRDs whose appearance makes the controller look again.
 var optionalCRDs = map[string]bool{
-	"httproutes.gateway.networking.k8s.io":      true,
-	"gateways.gateway.networking.k8s.io":        true,
-	"referencegrants.gateway.networking.k8s.io": true,
-	"certificates.cert-manager.io":              true,
+	"httproutes.gateway.networking.k8s.io":         true,
+	"gateways.gateway.networking.k8s.io":           true,
+	"referencegrants.gateway.networking.k8s.io":    true,
+	"backendtlspolicies.gateway.networking.k8s.io": true,
+	"certificates.cert-manager.io":                 true,
 }
 
 // SetupWithManager registers the reconciler, its indexes and its watches. Watches on the

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -68,6 +69,12 @@ func referenceGrantName(mp *pushv1alpha1.MobileProxy) string {
 }
 func externalServiceName(mp *pushv1alpha1.MobileProxy) string { return mp.Name + "-upstream" }
 
+// backendTLSPolicyName is named after the ExternalName Service it applies to.
+func backendTLSPolicyName(mp *pushv1alpha1.MobileProxy) string { return mp.Name + "-upstream" }
+
+// externalPortName names the ExternalName Service's one port; the BackendTLSPolicy targets it.
+const externalPortName = "chat"
+
 // proxyUpstream is where the chat server is reached: a Service port and the scheme to speak.
 type proxyUpstream struct {
 	ServiceName string
@@ -98,7 +105,10 @@ func chatUpstream(mp *pushv1alpha1.MobileProxy) (proxyUpstream, error) {
 			return proxyUpstream{}, fmt.Errorf("parsing the port of externalURL: %w", err)
 		}
 	}
-	return proxyUpstream{ServiceName: externalServiceName(mp), Port: int32(port), Scheme: u.Scheme, ExternalHost: u.Hostname()}, nil
+	// DNS names are case-insensitive; the ExternalName Service and the BackendTLSPolicy's
+	// hostname accept lower case only.
+	host := strings.ToLower(u.Hostname())
+	return proxyUpstream{ServiceName: externalServiceName(mp), Port: int32(port), Scheme: u.Scheme, ExternalHost: host}, nil
 }
 
 // relayServiceName is the Service of the referenced PushService's relay, named as the

@@ -61,7 +61,9 @@ func TestMobileProxyWithAndWithoutOptionalAPIs(t *testing.T) {
 			Exposure: pushv1alpha1.MobileProxyExposure{Type: pushv1alpha1.ExposureIngress},
 		},
 	}
-	gwKey, issuedKey := client.ObjectKeyFromObject(gatewayProxy), client.ObjectKeyFromObject(issuedProxy)
+	// In a namespace of its own, so that its steady state is counted alone.
+	upstreamProxy := upstreamTLSProxy(newNamespace(t), gwNS)
+	gwKey, issuedKey, upstreamKey := client.ObjectKeyFromObject(gatewayProxy), client.ObjectKeyFromObject(issuedProxy), client.ObjectKeyFromObject(upstreamProxy)
 
 	t.Run("without the CRDs", func(t *testing.T) {
 		if servedNow(t, httpRouteGVK.GroupKind()) || servedNow(t, certificateGVK.GroupKind()) {
@@ -69,6 +71,7 @@ func TestMobileProxyWithAndWithoutOptionalAPIs(t *testing.T) {
 		}
 		mustCreate(t, gatewayProxy)
 		mustCreate(t, issuedProxy)
+		mustCreate(t, upstreamProxy)
 		mpEventually(t, mpCondition(gwKey, pushv1alpha1.MobileProxyAdmitted, metav1.ConditionFalse, pushv1alpha1.ReasonGatewayAPINotInstalled))
 		mpEventually(t, mpCondition(gwKey, pushv1alpha1.ConditionReady, metav1.ConditionFalse, pushv1alpha1.ReasonGatewayAPINotInstalled))
 		// The certificate is still judged: it is what the Gateway will serve.
@@ -80,15 +83,33 @@ func TestMobileProxyWithAndWithoutOptionalAPIs(t *testing.T) {
 		if got := ing.Annotations[shimClusterIssuerAnnotation]; got != "letsencrypt" {
 			t.Errorf("ingress-shim annotation = %q, want letsencrypt (annotations %v)", got, ing.Annotations)
 		}
+
+		// The upstream is still named; that TLS to it is not set up is said, not hidden.
+		mpEventually(t, mpCondition(upstreamKey, pushv1alpha1.MobileProxyBackendAvailable, metav1.ConditionTrue, pushv1alpha1.ReasonBackendTLSPolicyNotInstalled))
 	})
 
 	installCRDs(t, "sigs.k8s.io/gateway-api", gatewayAPICRDs...)
 	installCRDs(t, "github.com/cert-manager/cert-manager", certManagerCRDs...)
-	for _, p := range []*pushv1alpha1.MobileProxy{gatewayProxy, issuedProxy} {
+	for _, p := range []*pushv1alpha1.MobileProxy{gatewayProxy, issuedProxy, upstreamProxy} {
 		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(p), &pushv1alpha1.MobileProxy{}); err != nil {
 			mustCreate(t, p) // the "without" phase was skipped
 		}
 	}
+
+	t.Run("Gateway API without BackendTLSPolicy: the route is made, the missing TLS policy said", func(t *testing.T) {
+		if servedNow(t, backendTLSPolicyGVK.GroupKind()) {
+			t.Skip("the BackendTLSPolicy CRD is already installed (tests run more than once in this process)")
+		}
+		mpEventually(t, func() error { return k8sClient.Get(ctx, upstreamKey, &gatewayv1.HTTPRoute{}) })
+		mpEventually(t, mpCondition(upstreamKey, pushv1alpha1.MobileProxyBackendAvailable, metav1.ConditionTrue, pushv1alpha1.ReasonBackendTLSPolicyNotInstalled))
+		msg := mpFindCondition(getProxy(t, upstreamKey), pushv1alpha1.MobileProxyBackendAvailable).Message
+		if !strings.Contains(msg, "BackendTLSPolicy CRD") || !strings.Contains(msg, "plain HTTP to port 8443") {
+			t.Errorf("BackendAvailable message %q does not say that TLS to the upstream is not set up", msg)
+		}
+	})
+
+	installCRDs(t, "sigs.k8s.io/gateway-api", backendTLSPolicyCRD)
+	t.Run("BackendTLSPolicy for an https externalURL", func(t *testing.T) { testUpstreamTLS(t, upstreamKey) })
 
 	t.Run("the HTTPRoutes appear once the CRDs do, as rendered", func(t *testing.T) {
 		var route gatewayv1.HTTPRoute
@@ -208,10 +229,13 @@ func TestMobileProxyWithAndWithoutOptionalAPIs(t *testing.T) {
 	t.Run("golden renderings pass the published schemas", func(t *testing.T) {
 		target := newNamespace(t)
 		for name, obj := range map[string]client.Object{
-			"route":    buildHTTPRoute(goldenProxy(withRelay), proxyUpstream{ServiceName: "mattermost", Port: 8065}),
-			"redirect": buildRedirectRoute(goldenProxy(func(mp *pushv1alpha1.MobileProxy) { mp.Spec.Exposure.Gateway.RedirectSectionName = "http" })),
-			"grant":    buildReferenceGrant(goldenProxy(func(mp *pushv1alpha1.MobileProxy) { mp.Spec.Exposure.Gateway.GrantCertificateAccess = true })),
-			"cert":     buildCertificate(goldenProxy(withIssuer)),
+			"route":              buildHTTPRoute(goldenProxy(withRelay), proxyUpstream{ServiceName: "mattermost", Port: 8065}),
+			"redirect":           buildRedirectRoute(goldenProxy(func(mp *pushv1alpha1.MobileProxy) { mp.Spec.Exposure.Gateway.RedirectSectionName = "http" })),
+			"grant":              buildReferenceGrant(goldenProxy(func(mp *pushv1alpha1.MobileProxy) { mp.Spec.Exposure.Gateway.GrantCertificateAccess = true })),
+			"cert":               buildCertificate(goldenProxy(withIssuer)),
+			"backend TLS policy": buildBackendTLSPolicy(goldenProxy(external), proxyUpstream{ServiceName: "chat-upstream", Scheme: "https", ExternalHost: "chat.internal.example.com"}),
+			"backend TLS policy with a CA bundle": renamed(buildBackendTLSPolicy(goldenProxy(external, withUpstreamCA),
+				proxyUpstream{ServiceName: "chat-upstream", Scheme: "https", ExternalHost: "chat.internal.example.com"}), "chat-upstream-ca"),
 		} {
 			obj.SetNamespace(target)
 			if err := k8sClient.Create(ctx, obj); err != nil {
@@ -219,6 +243,12 @@ func TestMobileProxyWithAndWithoutOptionalAPIs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// renamed gives obj another name, for two renderings of one kind in one namespace.
+func renamed(obj client.Object, name string) client.Object {
+	obj.SetName(name)
+	return obj
 }
 
 // setRouteStatus writes the HTTPRoute's status for our parent as a Gateway controller would.

@@ -40,7 +40,7 @@ func (r *MobileProxyReconciler) observe(ctx context.Context, mp *pushv1alpha1.Mo
 	if obs.admitted, err = r.admission(ctx, mp, apis, ch); err != nil {
 		return obs, err
 	}
-	if obs.backend, err = r.backendAvailability(ctx, mp, up); err != nil {
+	if obs.backend, err = r.backendAvailability(ctx, mp, up, apis); err != nil {
 		return obs, err
 	}
 	return obs, nil
@@ -186,7 +186,7 @@ func routeAdmission(mp *pushv1alpha1.MobileProxy, route *gatewayv1.HTTPRoute) me
 }
 
 // backendAvailability checks the chat server's (and the relay's) Service and port.
-func (r *MobileProxyReconciler) backendAvailability(ctx context.Context, mp *pushv1alpha1.MobileProxy, up proxyUpstream) (metav1.Condition, error) {
+func (r *MobileProxyReconciler) backendAvailability(ctx context.Context, mp *pushv1alpha1.MobileProxy, up proxyUpstream, apis optionalAPIs) (metav1.Condition, error) {
 	const t = pushv1alpha1.MobileProxyBackendAvailable
 	type want struct {
 		what, name string
@@ -217,10 +217,29 @@ func (r *MobileProxyReconciler) backendAvailability(ctx context.Context, mp *pus
 		}
 	}
 	if up.ExternalHost != "" {
-		return proxyCond(t, metav1.ConditionTrue, pushv1alpha1.ReasonExternalUpstream,
-			fmt.Sprintf("The chat server is outside the cluster at %s, reached through ExternalName Service %q.", mp.Spec.ExternalURL, up.ServiceName)), nil
+		return externalUpstream(mp, up, apis), nil
 	}
 	return proxyCond(t, metav1.ConditionTrue, pushv1alpha1.ReasonServiceFound, fmt.Sprintf("Service %q has port %d.", up.ServiceName, up.Port)), nil
+}
+
+// externalUpstream reports a chat server outside the cluster, and for an https:// one behind
+// a Gateway whether the Gateway was told to speak TLS to it.
+func externalUpstream(mp *pushv1alpha1.MobileProxy, up proxyUpstream, apis optionalAPIs) metav1.Condition {
+	const t = pushv1alpha1.MobileProxyBackendAvailable
+	msg := fmt.Sprintf("The chat server is outside the cluster at %s, reached through ExternalName Service %q.", mp.Spec.ExternalURL, up.ServiceName)
+	if up.Scheme != "https" || mp.Spec.Exposure.Type == pushv1alpha1.ExposureIngress {
+		return proxyCond(t, metav1.ConditionTrue, pushv1alpha1.ReasonExternalUpstream, msg)
+	}
+	if !apis.backendTLSPolicy {
+		return proxyCond(t, metav1.ConditionTrue, pushv1alpha1.ReasonBackendTLSPolicyNotInstalled, msg+fmt.Sprintf(
+			" No BackendTLSPolicy asks the Gateway to speak TLS to it: the BackendTLSPolicy CRD (Gateway API v1.4 or later, standard channel) is not installed, so Gateway implementations that need one will send plain HTTP to port %d. Install the CRD, or configure TLS to the upstream in your Gateway implementation.", up.Port))
+	}
+	roots := "the Gateway's system roots"
+	if ca := upstreamCABundle(mp); ca != "" {
+		roots = fmt.Sprintf("the CA certificates in ConfigMap %q (key ca.crt)", ca)
+	}
+	return proxyCond(t, metav1.ConditionTrue, pushv1alpha1.ReasonExternalUpstream, msg+fmt.Sprintf(
+		" BackendTLSPolicy %q asks the Gateway to speak TLS to it and to verify its certificate for %s against %s.", backendTLSPolicyName(mp), up.ExternalHost, roots))
 }
 
 // relayUsable checks that the referenced PushService exists and speaks plain HTTP behind

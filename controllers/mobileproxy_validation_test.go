@@ -61,6 +61,7 @@ func TestInvalidMobileProxiesAreRejected(t *testing.T) {
 		}
 	}
 	issuer := map[string]any{"name": "letsencrypt"}
+	upstreamCA := map[string]any{"caBundle": map[string]any{"name": "chat-server-ca"}}
 	cases := []struct {
 		name    string
 		edits   []func(map[string]any)
@@ -91,6 +92,10 @@ func TestInvalidMobileProxiesAreRejected(t *testing.T) {
 		{"redirect without naming the HTTPS listener", []func(map[string]any){set("exposure.gateway.redirectSectionName", "http")}, "parentRef.sectionName must name the HTTPS listener"},
 		{"zero body size", []func(map[string]any){set("maxBodySize", "0")}, "maxBodySize must be between"},
 		{"timeout of a week", []func(map[string]any){set("timeouts.read", "168h")}, "must be between 1s and 24h"},
+		{"externalTLS with an in-cluster backend", []func(map[string]any){set("externalTLS", upstreamCA)}, "set it only with an https:// externalURL"},
+		{"externalTLS with an http externalURL", []func(map[string]any){set("backend", nil), set("externalURL", "http://chat.internal:8065"), set("externalTLS", upstreamCA)}, "set it only with an https:// externalURL"},
+		{"externalTLS through an Ingress", []func(map[string]any){set("backend", nil), set("externalURL", "https://chat.internal"), set("externalTLS", upstreamCA), set("exposure", map[string]any{"type": "ingress"})}, "externalTLS is applied through a Gateway API BackendTLSPolicy and needs exposure.type gateway"},
+		{"externalTLS CA bundle not a ConfigMap name", []func(map[string]any){set("backend", nil), set("externalURL", "https://chat.internal"), set("externalTLS", map[string]any{"caBundle": map[string]any{"name": "Chat CA"}})}, "spec.externalTLS.caBundle.name"},
 		{"backend port out of range", []func(map[string]any){set("backend.port", 70000)}, "spec.backend.port"},
 	}
 	for i, tc := range cases {

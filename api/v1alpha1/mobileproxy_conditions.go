@@ -48,6 +48,12 @@ const (
 	ReasonRelayServesTLS = "RelayServesTLS"
 	// ReasonExternalUpstream: the chat server is outside the cluster (externalURL).
 	ReasonExternalUpstream = "ExternalUpstream"
+	// ReasonBackendTLSPolicyNotInstalled: the chat server is outside the cluster at an
+	// https:// externalURL, but the BackendTLSPolicy CRD is not installed, so the operator
+	// cannot ask the Gateway to speak TLS to it. The condition stays True: whether the Gateway
+	// speaks TLS without a policy (from the Service port's appProtocol) is up to its
+	// implementation.
+	ReasonBackendTLSPolicyNotInstalled = "BackendTLSPolicyNotInstalled"
 
 	// ReasonAvailable: every condition is satisfied.
 	ReasonAvailable = "Available"

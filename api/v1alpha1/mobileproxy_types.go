@@ -12,6 +12,8 @@ import (
 // +kubebuilder:validation:XValidation:rule="self.exposure.type != 'gateway' || has(self.exposure.gateway)",message="exposure.type gateway needs exposure.gateway.parentRef (the Gateway the route attaches to)"
 // +kubebuilder:validation:XValidation:rule="self.exposure.type != 'ingress' || !has(self.exposure.gateway)",message="exposure.gateway is only used with exposure.type gateway"
 // +kubebuilder:validation:XValidation:rule="self.exposure.type != 'gateway' || !has(self.exposure.ingress)",message="exposure.ingress is only used with exposure.type ingress"
+// +kubebuilder:validation:XValidation:rule="!has(self.externalTLS) || (has(self.externalURL) && isURL(self.externalURL) && url(self.externalURL).getScheme() == 'https')",message="externalTLS says how the Gateway verifies a chat server reached over TLS: set it only with an https:// externalURL"
+// +kubebuilder:validation:XValidation:rule="!has(self.externalTLS) || self.exposure.type == 'gateway'",message="externalTLS is applied through a Gateway API BackendTLSPolicy and needs exposure.type gateway; an Ingress controller verifies the upstream in its own configuration"
 // +kubebuilder:validation:XValidation:rule="!has(self.allowedSourceRanges) || size(self.allowedSourceRanges) == 0 || (self.exposure.type == 'ingress' && has(self.exposure.ingress) && self.exposure.ingress.profile == 'haproxy')",message="allowedSourceRanges can be enforced only through the haproxy Ingress profile; with a Gateway or another Ingress controller, restrict client networks in that controller's own policy (see docs/mobileproxy.md) and leave allowedSourceRanges empty"
 type MobileProxySpec struct {
 	// host is the public DNS name the mobile apps connect to, e.g. `chat.example.com`: what
@@ -40,6 +42,14 @@ type MobileProxySpec struct {
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != '' && url(self).getEscapedPath() in ['', '/'] && url(self).getQuery().size() == 0",message="externalURL must be an http:// or https:// URL with a host and optional port, and no path or query, e.g. https://chat.internal.example.com:8065"
 	// +optional
 	ExternalURL string `json:"externalURL,omitempty"`
+
+	// externalTLS says how the Gateway verifies the certificate of an https:// externalURL.
+	// With exposure.type gateway and an https:// externalURL the operator creates a Gateway
+	// API BackendTLSPolicy `<name>-upstream` so that the Gateway speaks TLS to the chat
+	// server and checks its certificate for the URL's host name; unset, against the Gateway
+	// implementation's system roots.
+	// +optional
+	ExternalTLS *ExternalTLS `json:"externalTLS,omitempty"`
 
 	// tls chooses the certificate phones will see.
 	// +required
@@ -174,6 +184,27 @@ type ConfigMapKeyRef struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Key string `json:"key,omitempty"`
+}
+
+// ExternalTLS is how the Gateway verifies the chat server's certificate when it speaks TLS
+// to an https:// externalURL.
+type ExternalTLS struct {
+	// caBundle is a ConfigMap in this namespace whose key `ca.crt` holds the PEM CA
+	// certificates the chat server's certificate chains to, for a chat server with a
+	// certificate from a private CA. Gateway API implementations read the key `ca.crt`
+	// only, so the key cannot be chosen. Unset: the Gateway implementation's system roots.
+	// +optional
+	CABundle *ConfigMapRef `json:"caBundle,omitempty"`
+}
+
+// ConfigMapRef names a ConfigMap in this namespace.
+type ConfigMapRef struct {
+	// name of the ConfigMap.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +required
+	Name string `json:"name"`
 }
 
 // LocalRef names an object in this namespace.
