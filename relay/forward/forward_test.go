@@ -73,24 +73,14 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	var n push.Notification
 	_ = json.Unmarshal(body, &n)
-	u.mu.Lock()
-	u.bodies = append(u.bodies, body)
-	fail := u.fails[n.DeviceID] > 0
-	if fail {
-		u.fails[n.DeviceID]--
-	}
-	u.mu.Unlock()
 	answer := push.Response{Status: push.StatusOK}
 	switch {
-	case fail:
-		w.WriteHeader(http.StatusServiceUnavailable)
-		answer = push.Response{Status: push.StatusFail, Error: "overloaded"}
 	case strings.HasPrefix(n.DeviceID, "dead"):
 		answer.Status = push.StatusRemove
 	case strings.HasPrefix(n.DeviceID, "bad"):
 		answer = push.Response{Status: push.StatusFail, Error: "unknown send response error"}
 	}
-	_ = json.NewEncoder(w).Encode(answer)
+	u.answer(w, &u.bodies, body, n.DeviceID, answer)
 }
 
 // ack records an ack and answers like the reference: OK, or FAIL for an unknown id.
@@ -98,20 +88,25 @@ func (u *upstream) ack(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	var a push.Ack
 	_ = json.Unmarshal(body, &a)
+	answer := push.Response{Status: push.StatusOK}
+	if a.ID == "unknown" {
+		answer = push.Response{Status: push.StatusFail, Error: "unknown ack id"}
+	}
+	u.answer(w, &u.acks, body, a.ID, answer)
+}
+
+// answer records body in *received and writes answer, or a 503 while fails[key] lasts.
+func (u *upstream) answer(w http.ResponseWriter, received *[][]byte, body []byte, key string, answer push.Response) {
 	u.mu.Lock()
-	u.acks = append(u.acks, body)
-	fail := u.fails[a.ID] > 0
+	*received = append(*received, body)
+	fail := u.fails[key] > 0
 	if fail {
-		u.fails[a.ID]--
+		u.fails[key]--
 	}
 	u.mu.Unlock()
-	answer := push.Response{Status: push.StatusOK}
-	switch {
-	case fail:
+	if fail {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		answer = push.Response{Status: push.StatusFail, Error: "overloaded"}
-	case a.ID == "unknown":
-		answer = push.Response{Status: push.StatusFail, Error: "unknown ack id"}
 	}
 	_ = json.NewEncoder(w).Encode(answer)
 }
