@@ -171,25 +171,16 @@ func readBody(r *http.Request) ([]byte, outcome, bool) {
 
 // readAll is io.ReadAll with the buffer sized from Content-Length when the caller sent one
 // (the chat server does), so a body is read in one allocation instead of a growing series.
+// net/http ends a body at its Content-Length, so no more than that can arrive.
 func readAll(r io.Reader, contentLength int64) ([]byte, error) {
 	if contentLength <= 0 || contentLength > MaxBodyBytes {
 		return io.ReadAll(r)
 	}
-	// One spare byte lets the final Read see EOF without growing the buffer.
-	b := make([]byte, 0, contentLength+1)
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) { // longer than announced: let the buffer grow
-			b = append(b, 0)[:len(b)]
-		}
+	b := make([]byte, contentLength)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
 	}
+	return b, nil
 }
 
 func (s *Server) allow(r *http.Request, n *push.Notification) bool {
