@@ -86,14 +86,19 @@ func (s *Sender) Send(ctx context.Context, n *push.Notification) push.Result {
 	if err != nil {
 		return push.Result{Status: push.StatusFail, Reason: "cannot encode the notification", Tries: 0}
 	}
+	return s.relay(ctx, s.url, body, "device", egress.ShortToken(n.DeviceID))
+}
+
+// relay posts body to url with retries, timing each try, and returns the upstream's
+// answer. what/which name the request in the debug line of an unreachable upstream.
+func (s *Sender) relay(ctx context.Context, url string, body []byte, what, which string) push.Result {
 	onRetry := func() { s.opts.Metrics.Retries.WithLabelValues(s.platform, "forward").Inc() }
 	return s.opts.Retry.Run(ctx, onRetry, func(ctx context.Context) (push.Result, bool) {
 		start := time.Now()
-		res, retryable, err := s.post(ctx, s.url, body)
+		res, retryable, err := s.post(ctx, url, body)
 		s.opts.Metrics.ForwardRequestDuration.WithLabelValues(s.platform).Observe(time.Since(start).Seconds())
 		if err != nil {
-			s.opts.Log.V(1).Info("upstream push service unreachable", "platform", s.platform,
-				"device", egress.ShortToken(n.DeviceID), "error", egress.Describe(err))
+			s.opts.Log.V(1).Info("upstream push service unreachable", "platform", s.platform, what, which, "error", egress.Describe(err))
 		}
 		return res, retryable
 	})
@@ -109,16 +114,7 @@ func (s *Sender) Ack(ctx context.Context, a *push.Ack) (push.Result, bool) {
 			return push.Result{Status: push.StatusFail, Reason: "cannot encode the ack"}, true
 		}
 	}
-	onRetry := func() { s.opts.Metrics.Retries.WithLabelValues(s.platform, "forward").Inc() }
-	return s.opts.Retry.Run(ctx, onRetry, func(ctx context.Context) (push.Result, bool) {
-		start := time.Now()
-		res, retryable, err := s.post(ctx, s.ackURL, body)
-		s.opts.Metrics.ForwardRequestDuration.WithLabelValues(s.platform).Observe(time.Since(start).Seconds())
-		if err != nil {
-			s.opts.Log.V(1).Info("upstream push service unreachable for an ack", "platform", s.platform, "error", egress.Describe(err))
-		}
-		return res, retryable
-	}), true
+	return s.relay(ctx, s.ackURL, body, "ack", a.ID), true
 }
 
 // Body is what goes upstream: the request as received, or (when the relay changed the
